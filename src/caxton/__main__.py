@@ -1,0 +1,3 @@
+from caxton.cli import main
+
+main()

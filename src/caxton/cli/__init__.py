@@ -1,0 +1,21 @@
+"""The `caxton` command line."""
+
+from __future__ import annotations
+
+import click
+
+from caxton import __version__
+from caxton.cli.agent import agent
+from caxton.cli.demo import demo
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="caxton")
+def main() -> None:
+    """Caxton: an application server for multi-agent systems."""
+
+
+main.add_command(agent)
+main.add_command(demo)
+
+__all__ = ["main"]

@@ -1,0 +1,104 @@
+"""Caxton's exceptions: one root, a small tree, each carrying its error class.
+
+    CaxtonError
+    ├── ConfigError            a setting is unusable (names the setting)
+    ├── ModuleRejected         a wasm module failed validation at load
+    ├── AgentInitFailed        `_initialize` or `caxton_init` failed
+    └── HandlerError           handling one message failed; the agent lives on
+        ├── FuelExhausted      the per-message fuel budget ran out
+        ├── DeadlineExceeded   the per-message wall-clock deadline passed
+        ├── MemoryExhausted    the agent could not get memory within its ceiling
+        ├── AbiViolation       the agent broke ABI v1 (bad pointers, results)
+        ├── MessageTooLarge    the inbound message exceeds the agent's limit
+        ├── HandlerFailed      the handler returned a non-zero result
+        └── AgentTrapped       any other trap (unreachable, out of bounds, exit...)
+
+Every error has an `error_class`, one of `ErrorClass`, which metrics and the
+`failure` messages sent back to senders use.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorClass(StrEnum):
+    """The five classes that errors are counted and reported by."""
+
+    VALIDATION = "validation"
+    ROUTING = "routing"
+    TIMEOUT = "timeout"
+    RESOURCE = "resource"
+    SYSTEM = "system"
+
+
+class CaxtonError(Exception):
+    """Root of every error Caxton raises on purpose."""
+
+    error_class: ErrorClass = ErrorClass.SYSTEM
+
+    @property
+    def reason(self) -> str:
+        return str(self)
+
+
+class ConfigError(CaxtonError):
+    """A configuration value is missing, malformed or unusable."""
+
+    error_class = ErrorClass.VALIDATION
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+
+
+class ModuleRejected(CaxtonError):
+    """A module was refused at load; `subject` names the export, import, feature or limit."""
+
+    error_class = ErrorClass.VALIDATION
+
+    def __init__(self, subject: str, problem: str) -> None:
+        super().__init__(f"module rejected: {subject}: {problem}")
+        self.subject = subject
+
+
+class AgentInitFailed(CaxtonError):
+    """The agent instantiated but its start-up (`_initialize`, `caxton_init`) failed."""
+
+    def __init__(self, reason: str, error_class: ErrorClass) -> None:
+        super().__init__(reason)
+        self.error_class = error_class
+
+
+class HandlerError(CaxtonError):
+    """One call into the agent failed; the agent itself keeps serving."""
+
+    error_class = ErrorClass.SYSTEM
+
+
+class FuelExhausted(HandlerError):
+    error_class = ErrorClass.RESOURCE
+
+
+class DeadlineExceeded(HandlerError):
+    error_class = ErrorClass.TIMEOUT
+
+
+class MemoryExhausted(HandlerError):
+    error_class = ErrorClass.RESOURCE
+
+
+class AbiViolation(HandlerError):
+    error_class = ErrorClass.VALIDATION
+
+
+class MessageTooLarge(HandlerError):
+    error_class = ErrorClass.VALIDATION
+
+
+class HandlerFailed(HandlerError):
+    error_class = ErrorClass.SYSTEM
+
+
+class AgentTrapped(HandlerError):
+    error_class = ErrorClass.SYSTEM

@@ -1,0 +1,86 @@
+"""Build helpers for tests that need real WebAssembly agents.
+
+C agents are built with clang for wasm32-wasi as WASI reactors. A missing
+toolchain is an error, not a skip: the tests that use these helpers are the
+proof that agents written in C work, so they must not silently disappear.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Final
+
+import wasmtime
+
+INSTALL_HINT: Final = "apt-get install clang lld wasi-libc libclang-rt-dev-wasm32"
+BUILD_TIMEOUT_S: Final = 120.0
+
+# The same flags as examples/agents/c/Makefile. `--strip-debug` drops the DWARF
+# that wasi-libc ships with (about 45 KB per module) and keeps the name section.
+_TARGET_FLAGS: Final = ("--target=wasm32-wasi", "-mexec-model=reactor", "-O2")
+_LINK_FLAGS: Final = ("-Wl,--strip-debug",)
+
+
+def find_clang() -> str:
+    """The clang to use: $CAXTON_CLANG (a path or a command name), else `clang` on PATH."""
+    wanted = os.environ.get("CAXTON_CLANG") or "clang"
+    found = shutil.which(wanted)
+    if found is None:
+        where = "CAXTON_CLANG" if os.environ.get("CAXTON_CLANG") else "PATH"
+        raise RuntimeError(
+            f"clang not found ({wanted!r} via {where}); building C agents needs clang "
+            f"with a wasm32-wasi sysroot: {INSTALL_HINT}"
+        )
+    return found
+
+
+def build_c_agent(source: Path, out_dir: Path, *extra_sources: Path) -> Path:
+    """Compile `source` (plus `extra_sources`) into `out_dir/<stem>.wasm`.
+
+    The source's directory is on the include path, so `#include "caxton_abi.h"`
+    works for sources next to the header. $CAXTON_WASI_SYSROOT, when set, is
+    passed as `--sysroot`. Raises RuntimeError with clang's output and an
+    install hint when the toolchain is missing or the build fails.
+    """
+    clang = find_clang()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{source.stem}.wasm"
+    sysroot = os.environ.get("CAXTON_WASI_SYSROOT")
+    command = [
+        clang,
+        *_TARGET_FLAGS,
+        *((f"--sysroot={sysroot}",) if sysroot else ()),
+        f"-I{source.parent}",
+        *_LINK_FLAGS,
+        "-o",
+        str(out),
+        str(source),
+        *(str(extra) for extra in extra_sources),
+    ]
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, check=False, timeout=BUILD_TIMEOUT_S
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise RuntimeError(
+            f"could not run {' '.join(command)}: {error}\n"
+            f"is the wasm32-wasi toolchain installed? {INSTALL_HINT}"
+        ) from error
+    if result.returncode != 0 or not out.is_file():
+        raise RuntimeError(
+            f"building {source.name} failed (exit {result.returncode}):\n"
+            f"$ {' '.join(command)}\n{result.stderr.strip()}\n"
+            f"if wasi-libc or the wasm32 runtime library is missing: {INSTALL_HINT}"
+        )
+    return out
+
+
+def wat_file_to_wasm(path: Path) -> bytes:
+    """The binary module for the WebAssembly text file at `path`."""
+    try:
+        return bytes(wasmtime.wat2wasm(path.read_text(encoding="utf-8")))
+    except wasmtime.WasmtimeError as error:
+        raise RuntimeError(f"{path}: {error}") from error
