@@ -54,15 +54,17 @@ def run(
     config = json_object("--config", config_text)
     inbound = [_inbound(json_object("--message", text), agent_name) for text in messages]
     with make_runtime() as runtime:
-        limits = limits_from(runtime, fuel_per_message=fuel, memory_bytes=memory,
-                             deadline_ms=timeout_ms)
+        limits = limits_from(
+            runtime, fuel_per_message=fuel, memory_bytes=memory, deadline_ms=timeout_ms
+        )
         network = LocalNetwork(runtime, _print_event)
         try:
             loaded = runtime.load(read_module(module), memory_bytes=limits.memory_bytes)
             network.start(loaded, agent_name, config=config, limits=limits)
         except (ModuleRejected, AgentInitFailed) as error:
-            _print_event({"event": "error", "class": error.error_class.value,
-                          "reason": error.reason})
+            _print_event(
+                {"event": "error", "class": error.error_class.value, "reason": error.reason}
+            )
             click.echo(f"caxton: {module}: {error}", err=True)
             sys.exit(EXIT_REFUSED)
         network.run(inbound)

@@ -27,20 +27,33 @@ def demo() -> None:
             wat = examples.joinpath(f"{name}.wat").read_text()
             module = runtime.load(bytes(wasmtime.wat2wasm(wat)))
             network.start(module, name)
-            console.print(f"[bold]started[/] {name}  ({module.size} bytes, sha256 {module.sha256[:12]})")
+            console.print(
+                f"[bold]started[/] {name}  ({module.size} bytes, sha256 {module.sha256[:12]})"
+            )
         console.rule("operator asks echo to echo, and kicks ping")
         deliveries = network.run(
             [
-                {"performative": "request", "sender": "operator", "receiver": "echo",
-                 "content": {"hello": "world"}, "reply_with": "r1"},
-                {"performative": "request", "sender": "operator", "receiver": "ping",
-                 "content": "start"},
+                {
+                    "performative": "request",
+                    "sender": "operator",
+                    "receiver": "echo",
+                    "content": {"hello": "world"},
+                    "reply_with": "r1",
+                },
+                {
+                    "performative": "request",
+                    "sender": "operator",
+                    "receiver": "ping",
+                    "content": "start",
+                },
             ]
         )
         console.rule("done")
         rounds = network.state["ping"].get(b"rounds_done")
-        console.print(f"{deliveries} messages delivered; ping's key-value state: "
-                      f"rounds_done = {rounds.decode() if rounds else None}")
+        console.print(
+            f"{deliveries} messages delivered; ping's key-value state: "
+            f"rounds_done = {rounds.decode() if rounds else None}"
+        )
 
 
 def _show(console: Console, event: Event) -> None:

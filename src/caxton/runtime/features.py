@@ -38,6 +38,7 @@ _VALIDATOR_WORDS: Final = (
     ("64-bit memor", Feature.MEMORY64),
     ("multiple memories", Feature.MULTI_MEMORY),
     ("multi-memory", Feature.MULTI_MEMORY),
+    ("gc feature", Feature.GC),
     ("gc proposal", Feature.GC),
     ("heap types", Feature.GC),
     ("reference types support", Feature.GC),

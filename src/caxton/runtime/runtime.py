@@ -32,7 +32,7 @@ from caxton.runtime.kv import KeyValueStore
 from caxton.runtime.limits import Limits
 from caxton.runtime.memory import MemoryConfiguration
 from caxton.runtime.sandbox import Sandbox
-from caxton.runtime.validation import check_abi, check_header, compile_module
+from caxton.runtime.validation import check_abi, check_header, compile_module, describe_error
 
 log = logging.getLogger("caxton.runtime")
 
@@ -150,7 +150,7 @@ class Runtime:
         try:
             pre = self._linker.instantiate_pre(module)
         except wasmtime.WasmtimeError as error:
-            raise ModuleRejected("imports", _first_line(str(error))) from None
+            raise ModuleRejected("imports", describe_error(str(error))) from None
         loaded = AgentModule(sha256=sha256, size=len(wasm), module=module, pre=pre)
         with self._lock:
             self._modules.put(sha256, loaded)
@@ -187,7 +187,7 @@ class Runtime:
             instance = module.pre.instantiate(store)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
             raise AgentInitFailed(
-                f"instantiating {name}: {_first_line(str(error))}", ErrorClass.SYSTEM
+                f"instantiating {name}: {describe_error(str(error))}", ErrorClass.SYSTEM
             ) from None
         sandbox = Sandbox(
             name=name,
@@ -265,11 +265,6 @@ def _positive_int(env: Mapping[str, str], name: str) -> int:
     if value < 1:
         raise ConfigError(name, f"must be a positive integer, got {text!r}")
     return value
-
-
-def _first_line(message: str) -> str:
-    lines = message.strip().splitlines()
-    return lines[0] if lines else "unknown error"
 
 
 __all__ = ["AgentModule", "Runtime", "RuntimeConfig"]

@@ -110,6 +110,10 @@ class Sandbox:
     def memory_bytes(self) -> int:
         return int(_capi.memory_data_size(self._ctx, self._mem))
 
+    def read_memory(self, offset: int, length: int) -> bytes:
+        """A copy of the agent's memory at [offset, offset + length), for tests and debugging."""
+        return self._read(offset, length, "read_memory")
+
     # Calls into the agent.
 
     def handle(self, message: bytes, context: object = None) -> int:
@@ -192,7 +196,7 @@ class Sandbox:
         error = _capi.func_call_unchecked(self._ctx, func, self._raw_addr, slots, self._trap_addr)
         if error:
             message = _capi.error_message(error)
-            raise self._fault or AgentTrapped(f"{export} failed: {_first_line(message)}")
+            raise self._fault or AgentTrapped(f"{export} failed: {_trap_reason(message)}")
         trap = self._trap.value
         if trap:
             self._trap.value = None
@@ -215,7 +219,7 @@ class Sandbox:
             return MemoryExhausted(f"{export} exhausted the call stack (runaway recursion?)")
         if code == _capi.TRAP_ALLOCATION_TOO_LARGE:
             return MemoryExhausted(f"{export} asked for more memory than its ceiling allows")
-        return AgentTrapped(f"{export} trapped: {_first_line(message)}")
+        return AgentTrapped(f"{export} trapped: {_trap_reason(message)}")
 
     # The host functions (ABI v1 imports), reached through `hostcalls`.
 
@@ -386,6 +390,9 @@ def _capability_problem(capability: dict[str, Any]) -> str | None:
     return None
 
 
-def _first_line(message: str) -> str:
-    lines = message.strip().splitlines()
-    return lines[0] if lines else "unknown trap"
+def _trap_reason(message: str) -> str:
+    """wasmtime's cause ("wasm trap: ...") and the innermost frame, without the backtrace."""
+    head, _, cause = message.partition("Caused by:")
+    reason = cause.strip().splitlines()[0].strip() if cause.strip() else head.strip()
+    frames = [line.strip() for line in head.splitlines() if line.strip().startswith("0:")]
+    return f"{reason} (at {frames[0][2:].strip()})" if frames else reason or "unknown trap"

@@ -47,7 +47,7 @@ def compile_module(engine: wasmtime.Engine, wasm: bytes, policy: FeaturePolicy) 
                 f"feature {feature.value}",
                 "refused by the feature policy (allow it with CAXTON_WASM_FEATURES)",
             ) from None
-        raise ModuleRejected("module", f"invalid WebAssembly: {_first_line(message)}") from None
+        raise ModuleRejected("module", f"invalid WebAssembly: {describe_error(message)}") from None
 
 
 def check_abi(module: wasmtime.Module, memory_bytes: int) -> None:
@@ -111,5 +111,12 @@ def _show(signature: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
     return f"({', '.join(params)}) -> ({', '.join(results)})"
 
 
-def _first_line(message: str) -> str:
-    return message.strip().splitlines()[0] if message.strip() else "unknown error"
+def describe_error(message: str) -> str:
+    """wasmtime's error on one line: what failed, then its causes."""
+    head, _, causes = message.partition("Caused by:")
+    parts = [head.strip()] + [
+        line.strip().split(": ", 1)[-1] if line.strip()[:1].isdigit() else line.strip()
+        for line in causes.splitlines()
+        if line.strip()
+    ]
+    return "; ".join(part for part in parts if part) or "unknown error"

@@ -1,0 +1,113 @@
+"""Fixtures shared across the suite: a real runtime and a host that records what agents do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import wasmtime
+
+from caxton.runtime import (
+    InMemoryKeyValueStore,
+    Limits,
+    LogLevel,
+    MemoryConfiguration,
+    Runtime,
+    RuntimeConfig,
+    Sandbox,
+)
+
+# An 8 GiB machine: the same limits wherever the suite runs.
+MEMORY = MemoryConfiguration.compute(8 * 1024**3)
+
+
+@dataclass
+class RecordingHost:
+    """An `AgentHost` that keeps everything an agent asks of it."""
+
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    logs: list[tuple[LogLevel, str]] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    capabilities: list[dict[str, Any]] = field(default_factory=list)
+    send_status: int = 0
+
+    def send(self, message: dict[str, Any], context: object) -> int:
+        self.sent.append(message)
+        return self.send_status
+
+    def log(self, level: LogLevel, text: str, context: object) -> None:
+        self.logs.append((level, text))
+
+    def tool_call(self, request: dict[str, Any], context: object) -> int:
+        self.tool_calls.append(request)
+        return -4
+
+    def register_capability(self, capability: dict[str, Any]) -> int:
+        self.capabilities.append(capability)
+        return 0
+
+    def texts(self) -> list[str]:
+        return [text for _, text in self.logs]
+
+
+@pytest.fixture
+def runtime() -> Iterator[Runtime]:
+    with Runtime(RuntimeConfig(memory=MEMORY)) as rt:
+        yield rt
+
+
+@pytest.fixture
+def host() -> RecordingHost:
+    return RecordingHost()
+
+
+def wat(text: str) -> bytes:
+    return bytes(wasmtime.wat2wasm(text))
+
+
+def start(
+    runtime: Runtime,
+    wasm: bytes,
+    host: RecordingHost,
+    name: str = "agent",
+    limits: Limits | None = None,
+    kv: InMemoryKeyValueStore | None = None,
+) -> Sandbox:
+    module = runtime.load(wasm, memory_bytes=limits.memory_bytes if limits else None)
+    return runtime.instantiate(
+        module,
+        name=name,
+        host=host,
+        kv=kv if kv is not None else InMemoryKeyValueStore(64 * 1024),
+        limits=limits,
+    )
+
+
+# A bump allocator that restarts at every message: enough for hand-written agents.
+ALLOC = """
+  (global $bump (mut i32) (i32.const 4096))
+  (func (export "caxton_alloc") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $bump))
+    (global.set $bump (i32.add (global.get $bump) (local.get $n)))
+    (local.get $p))
+"""
+
+
+def agent_wat(handle_body: str, extra: str = "", imports: str = "", memory: str = "2") -> bytes:
+    """A WAT agent whose caxton_handle runs `handle_body` (params $ptr $len) and returns 0."""
+    return wat(
+        f"""
+(module
+  {imports}
+  (memory (export "memory") {memory})
+  {ALLOC}
+  {extra}
+  (func (export "caxton_handle") (param $ptr i32) (param $len i32) (result i32)
+    (global.set $bump (i32.const 4096))
+    {handle_body}
+    (i32.const 0)))
+"""
+    )
