@@ -250,3 +250,17 @@ def test_init_receives_name_id_and_config(runtime: Runtime, host: RecordingHost)
         config={"k": 1},
     )
     assert host.texts() == ['{"name":"alice","id":"a-1","config":{"k":1}}']
+
+
+def test_init_is_not_counted_as_a_message(runtime: Runtime, host: RecordingHost) -> None:
+    wasm = wat(
+        f'(module {IMPORTS} (memory (export "memory") 1) {ALLOC}'
+        ' (func (export "caxton_init") (param i32 i32) (result i32)'
+        "  (call $log (i32.const 2) (local.get 0) (local.get 1)) (i32.const 0))"
+        ' (func (export "caxton_handle") (param i32 i32) (result i32) (i32.const 0)))'
+    )
+    agent = start(runtime, wasm, host)
+    assert host.texts()  # caxton_init ran
+    assert (agent.messages_handled, agent.errors, agent.fuel_consumed) == (0, 0, 0)
+    used = agent.handle(b"{}")
+    assert (agent.messages_handled, agent.fuel_consumed) == (1, used)

@@ -137,9 +137,12 @@ class Sandbox:
                 if self._output_pending:
                     self._flush_output()
         if "caxton_init" in self._funcs:
-            self._deliver("caxton_init", payload, 1, None)
+            # Init is not a message: it stays out of the handled/error/fuel counters.
+            self._deliver("caxton_init", payload, 1, None, counted=False)
 
-    def _deliver(self, export: str, data: bytes, count: int, context: object) -> int:
+    def _deliver(
+        self, export: str, data: bytes, count: int, context: object, *, counted: bool = True
+    ) -> int:
         size = len(data)
         if size > self.limits.max_inbound_bytes * count:
             raise MessageTooLarge(
@@ -166,16 +169,19 @@ class Sandbox:
                 self._call(self._addresses[export], 2, export)
                 if raw[0] != 0:
                     raise HandlerFailed(f"{export} returned {raw[0]}")
-                self.messages_handled += count
+                if counted:
+                    self.messages_handled += count
             except HandlerError:
-                self.errors += 1
+                if counted:
+                    self.errors += 1
                 raise
             finally:
                 self._context = None
                 if self._output_pending:
                     self._flush_output()
                 used = fuel - self._fuel_left()
-                self.fuel_consumed += used
+                if counted:
+                    self.fuel_consumed += used
         return used
 
     def _budget(self, count: int) -> int:
