@@ -1,8 +1,8 @@
 """The `caxton` import module: raw callbacks that decode arguments and call the sandbox.
 
 Each import is defined once on the runtime's shared linker with
-`wasmtime_linker_define_func_unchecked`, so a call from wasm costs about 1 µs
-instead of the 6 to 7 µs of wasmtime-py's generic trampoline. The calling
+`wasmtime_linker_define_func_unchecked`, so a call from wasm costs about 2 µs
+instead of the 8 µs of wasmtime-py's generic trampoline (bench/runtime.py). The calling
 agent is found by its store context, which wasmtime hands every callback.
 
 A callback must never let a Python exception escape (ctypes would print it
