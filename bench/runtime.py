@@ -194,6 +194,9 @@ class BenchHost:
         self.sent += 1
         return 0
 
+    def malformed(self, data: bytes, reason: str, context: object) -> None:
+        return None
+
     def log(self, level: LogLevel, text: str, context: object) -> None:
         return None
 

@@ -31,11 +31,15 @@ class RecordingHost:
     logs: list[tuple[LogLevel, str]] = field(default_factory=list)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     capabilities: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[tuple[bytes, str]] = field(default_factory=list)
     send_status: int = 0
 
     def send(self, message: dict[str, Any], context: object) -> int:
         self.sent.append(message)
         return self.send_status
+
+    def malformed(self, data: bytes, reason: str, context: object) -> None:
+        self.refused.append((data, reason))
 
     def log(self, level: LogLevel, text: str, context: object) -> None:
         self.logs.append((level, text))

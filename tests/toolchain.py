@@ -37,7 +37,9 @@ def find_clang() -> str:
     return found
 
 
-def build_c_agent(source: Path, out_dir: Path, *extra_sources: Path) -> Path:
+def build_c_agent(
+    source: Path, out_dir: Path, *extra_sources: Path, include: tuple[Path, ...] = ()
+) -> Path:
     """Compile `source` (plus `extra_sources`) into `out_dir/<stem>.wasm`.
 
     The source's directory is on the include path, so `#include "caxton_abi.h"`
@@ -54,6 +56,7 @@ def build_c_agent(source: Path, out_dir: Path, *extra_sources: Path) -> Path:
         *_TARGET_FLAGS,
         *((f"--sysroot={sysroot}",) if sysroot else ()),
         f"-I{source.parent}",
+        *(f"-I{path}" for path in include),
         *_LINK_FLAGS,
         "-o",
         str(out),

@@ -46,6 +46,17 @@ class _LocalHost:
     def send(self, message: dict[str, Any], context: object) -> int:
         return self.network.route(message)
 
+    def malformed(self, data: bytes, reason: str, context: object) -> None:
+        self.network.emit(
+            {
+                "event": "error",
+                "agent": self.name,
+                "class": "validation",
+                "reason": f"send refused: {reason}",
+                "data": data.decode("utf-8", "replace"),
+            }
+        )
+
     def log(self, level: LogLevel, text: str, context: object) -> None:
         self.network.emit(
             {"event": "log", "agent": self.name, "level": level.name.lower(), "text": text}

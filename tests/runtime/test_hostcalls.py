@@ -62,6 +62,8 @@ def test_send_answers_and_explains(
     else:
         assert host.sent == []
         assert any(words in text for level, text in host.logs if level is LogLevel.WARN)
+        assert host.refused == [(message, host.refused[0][1])]
+        assert words in host.refused[0][1]
 
 
 def test_send_sets_the_sender_and_drops_forged_host_fields(

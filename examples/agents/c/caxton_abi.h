@@ -12,7 +12,10 @@
  *     wrote (the agent owns it) after `fn` returns;
  *   - a minimal JSON reader that finds a top-level key of an object and hands
  *     back the raw text of its value (enough for routing and copying values);
- *   - a growable output buffer for composing JSON messages.
+ *   - iteration over the elements of a JSON array;
+ *   - a growable output buffer for composing JSON messages, with RFC 3339
+ *     timestamps (for `reply_by`);
+ *   - caxton_kv_get_buf: kv_get into a buffer of whatever size the value needs.
  *
  * The JSON reader assumes well-formed input, as the host produces; it does not
  * decode string escapes (keys are compared byte for byte, values are returned
@@ -226,6 +229,83 @@ static inline int caxton_json_int(caxton_span v, int64_t *out) {
     return 1;
 }
 
+/* Whether two raw values are the same bytes (for strings without escapes: the same text). */
+static inline int caxton_span_eq(caxton_span a, caxton_span b) {
+    return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+}
+
+/* The text between the quotes of a raw JSON string value, escapes left as they are. */
+static inline caxton_span caxton_json_string_body(caxton_span v) {
+    if (v.len < 2 || v.ptr[0] != '"') return caxton_span_of(v.ptr, 0);
+    return caxton_span_of(v.ptr + 1, v.len - 2);
+}
+
+/* Whether the raw value is the literal `true`. */
+static inline int caxton_json_is_true(caxton_span v) {
+    return v.len == 4 && memcmp(v.ptr, "true", 4) == 0;
+}
+
+/* Whether the raw value is `true` or `false`. */
+static inline int caxton_json_is_bool(caxton_span v) {
+    return caxton_json_is_true(v) || (v.len == 5 && memcmp(v.ptr, "false", 5) == 0);
+}
+
+/*
+ * Iteration over a JSON array's elements, each as raw text:
+ *
+ *     caxton_json_iter it;
+ *     caxton_span item;
+ *     if (caxton_json_array(value, &it))
+ *         while (caxton_json_next(&it, &item)) ...;
+ *
+ * caxton_json_next answers 0 at the end and, for malformed input, sets
+ * `it.failed`, so a caller can tell a short array from a broken one.
+ */
+typedef struct {
+    const char *p;
+    const char *end;
+    int started; /* an element has been read, so a ',' must come before the next */
+    int failed;
+} caxton_json_iter;
+
+/* Starts iterating `arr`; 0 when it is not an array. */
+static inline int caxton_json_array(caxton_span arr, caxton_json_iter *it) {
+    const char *end = arr.ptr + arr.len;
+    const char *p = caxton_json_skip_ws(arr.ptr, end);
+    if (p >= end || *p != '[') return 0;
+    it->p = p + 1;
+    it->end = end;
+    it->started = 0;
+    it->failed = 0;
+    return 1;
+}
+
+static inline int caxton_json_iter_fail(caxton_json_iter *it) {
+    it->p = it->end;
+    it->failed = 1;
+    return 0;
+}
+
+static inline int caxton_json_next(caxton_json_iter *it, caxton_span *out) {
+    const char *p = caxton_json_skip_ws(it->p, it->end);
+    if (p < it->end && *p == ']') {
+        it->p = p;
+        return 0;
+    }
+    if (it->started) {
+        if (p >= it->end || *p != ',') return caxton_json_iter_fail(it);
+        p = caxton_json_skip_ws(p + 1, it->end);
+    }
+    /* A ']' or ',' here (as in "[1,]" or "[,1]") is no value: skip_value answers NULL. */
+    const char *value_end = caxton_json_skip_value(p, it->end);
+    if (value_end == NULL) return caxton_json_iter_fail(it);
+    out->ptr = p;
+    out->len = (size_t)(value_end - p);
+    it->p = value_end;
+    it->started = 1;
+    return 1;
+}
+
 /* ---- composing output ---- */
 
 /* A growable byte buffer; start with `caxton_buf b = {0};`, end with caxton_buf_free. */
@@ -236,20 +316,26 @@ typedef struct {
     int failed; /* set when an allocation failed; the content is then incomplete */
 } caxton_buf;
 
-static inline void caxton_buf_append(caxton_buf *b, const void *src, size_t n) {
-    if (b->failed) return;
+/* Room for `n` more bytes; 0 (and `failed` set) when memory ran out. */
+static inline int caxton_buf_reserve(caxton_buf *b, size_t n) {
+    if (b->failed) return 0;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 128;
         while (cap < b->len + n) cap *= 2;
         char *data = (char *)realloc(b->data, cap);
         if (data == NULL) {
             b->failed = 1;
-            return;
+            return 0;
         }
         b->data = data;
         b->cap = cap;
     }
-    memcpy(b->data + b->len, src, n);
+    return 1;
+}
+
+static inline void caxton_buf_append(caxton_buf *b, const void *src, size_t n) {
+    if (!caxton_buf_reserve(b, n)) return;
+    if (n > 0) memcpy(b->data + b->len, src, n);
     b->len += n;
 }
 
@@ -273,6 +359,61 @@ static inline void caxton_buf_put_i64(caxton_buf *b, int64_t value) {
     caxton_buf_append(b, p, (size_t)(digits + sizeof digits - p));
 }
 
+/* `value` as exactly `width` decimal digits (0 <= value < 10^width). */
+static inline void caxton_buf_put_digits(caxton_buf *b, int64_t value, int width) {
+    char digits[20];
+    for (int i = width - 1; i >= 0; i--) {
+        digits[i] = (char)('0' + value % 10);
+        value /= 10;
+    }
+    caxton_buf_append(b, digits, (size_t)width);
+}
+
+/*
+ * Milliseconds since the Unix epoch (caxton_now_ms) as RFC 3339 UTC with
+ * milliseconds, unquoted: 2026-11-25T10:15:00.123Z. RFC 3339 has only
+ * four-digit years, so instants outside 0000-01-01..9999-12-31 are clamped.
+ */
+static inline void caxton_buf_put_timestamp(caxton_buf *b, int64_t ms) {
+    const int64_t first = -62167219200000LL; /* 0000-01-01T00:00:00.000Z */
+    const int64_t last = 253402300799999LL;  /* 9999-12-31T23:59:59.999Z */
+    const int64_t day_ms = 86400000;
+    if (ms < first) ms = first;
+    if (ms > last) ms = last;
+    int64_t days = ms / day_ms, in_day = ms % day_ms;
+    if (in_day < 0) {
+        in_day += day_ms;
+        days--;
+    }
+    /* Civil date from a day count (H. Hinnant, "chrono-compatible low-level date
+     * algorithms"): eras of 400 years starting on March 1st, so the leap day is
+     * the last day of a shifted year and every month length is a closed form. */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t day_of_era = z - era * 146097;
+    int64_t year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+    int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    int64_t shifted_month = (5 * day_of_year + 2) / 153;
+    int64_t day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    int64_t month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
+    int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+    caxton_buf_put_digits(b, year, 4);
+    caxton_buf_puts(b, "-");
+    caxton_buf_put_digits(b, month, 2);
+    caxton_buf_puts(b, "-");
+    caxton_buf_put_digits(b, day, 2);
+    caxton_buf_puts(b, "T");
+    caxton_buf_put_digits(b, in_day / 3600000, 2);
+    caxton_buf_puts(b, ":");
+    caxton_buf_put_digits(b, in_day / 60000 % 60, 2);
+    caxton_buf_puts(b, ":");
+    caxton_buf_put_digits(b, in_day / 1000 % 60, 2);
+    caxton_buf_puts(b, ".");
+    caxton_buf_put_digits(b, in_day % 1000, 3);
+    caxton_buf_puts(b, "Z");
+}
+
 static inline void caxton_buf_free(caxton_buf *b) {
     free(b->data);
     b->data = NULL;
@@ -287,6 +428,26 @@ static inline int32_t caxton_buf_send(const caxton_buf *b) {
 
 static inline void caxton_buf_log(const caxton_buf *b, int32_t level) {
     if (!b->failed) caxton_log(level, b->data, (int32_t)b->len);
+}
+
+/* ---- key-value store ---- */
+
+/*
+ * The value of `key` into `out` (replacing its content): the value's length,
+ * -1 when absent, CAXTON_E_TOO_LARGE when memory for it ran out. kv_get
+ * writes nothing when the value does not fit, so a larger value is read twice.
+ */
+static inline int32_t caxton_kv_get_buf(const void *key, size_t key_len, caxton_buf *out) {
+    out->len = 0;
+    for (;;) {
+        int32_t n = caxton_kv_get(key, (int32_t)key_len, out->data, (int32_t)out->cap);
+        if (n < 0) return n;
+        if ((size_t)n <= out->cap) {
+            out->len = (size_t)n;
+            return n;
+        }
+        if (!caxton_buf_reserve(out, (size_t)n)) return CAXTON_E_TOO_LARGE;
+    }
 }
 
 #endif /* CAXTON_ABI_H */

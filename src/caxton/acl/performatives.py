@@ -31,8 +31,10 @@ PERFORMATIVES: Final = frozenset(
 
 # Acts whose sender waits for an answer: a handler error on one of these is
 # reported back to the sender as a `failure` (ABI v1, "Exports").
+# `accept-proposal` is among them: the contract net's winner owes an inform or failure.
 EXPECTS_ANSWER: Final = frozenset(
     {
+        "accept-proposal",
         "cfp",
         "propose",
         "query-if",

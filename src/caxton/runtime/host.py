@@ -22,6 +22,10 @@ class AgentHost(Protocol):
         """
         ...
 
+    def malformed(self, data: bytes, reason: str, context: object) -> None:
+        """The agent tried to send `data`, refused as malformed for `reason` (send answered -1)."""
+        ...
+
     def log(self, level: LogLevel, text: str, context: object) -> None: ...
 
     def tool_call(self, request: dict[str, Any], context: object) -> int:

@@ -23,6 +23,8 @@ class Limits:
     fuel_per_message: int = 100_000_000
     deadline_ms: int = 1_000
     sends_per_message: int = 1_000
+    # Messages waiting for this agent; a full mailbox answers `send` with -3.
+    mailbox_capacity: int = 1_024
 
     @classmethod
     def defaults(cls, memory: MemoryConfiguration) -> Limits:

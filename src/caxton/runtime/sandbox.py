@@ -248,12 +248,12 @@ class Sandbox:
                 f"send refused: more than sends_per_message ({self.limits.sends_per_message})"
             )
             return Status.NOT_PERMITTED
-        message = self._parse_object(data, "send")
-        if message is None:
-            return Status.MALFORMED
-        problem = validate_outbound(message)
-        if problem is not None:
+        message, problem = _parse_message(data)
+        if problem is not None or message is None:
+            problem = problem or "not a JSON object"
             self._note(f"send refused: {problem}")
+            # -1 answers now; the not-understood the host sends is the FIPA answer.
+            self._host.malformed(data, problem, self._context)
             return Status.MALFORMED
         message["sender"] = self.name
         message.pop("message_id", None)
@@ -371,6 +371,17 @@ class Sandbox:
             self.closed = True
             self._funcs.clear()
             self._store.close()
+
+
+def _parse_message(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """A sent message and None, or None and what is wrong with it."""
+    try:
+        message = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        return None, f"malformed JSON: {error}"
+    if not isinstance(message, dict):
+        return None, f"expected a JSON object, got {type(message).__name__}"
+    return message, validate_outbound(message)
 
 
 def _tool_call_problem(request: dict[str, Any]) -> str | None:
