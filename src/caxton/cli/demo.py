@@ -1,8 +1,17 @@
-"""`caxton demo`: the example agents exchanging messages, explained as they go."""
+"""`caxton demo`: example agents exchanging messages through the router, explained as they go.
+
+Part one runs the packaged ping, pong and echo agents. Part two, given the
+directory the C examples were built into (`make -C examples/agents/c`), runs
+a contract net: one initiator, a hundred bidders, a winner doing the work.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,62 +20,169 @@ import wasmtime
 from rich.console import Console
 
 from caxton.cli.options import make_runtime
-from caxton.local import Event, LocalNetwork
+from caxton.router import Dispatcher, Router, attach
+from caxton.runtime import InMemoryKeyValueStore, Runtime
 
-_LEVEL_STYLE = {"info": "green", "warn": "yellow", "error": "red"}
+BIDDERS = 100
+CNET_DEADLINE_MS = 300
+
+
+class _Operator:
+    """The operator's own inbox: prints the answers it gets."""
+
+    accepts_batches = False
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+
+    def handle(self, message: bytes, context: object = None) -> int:
+        answer = orjson.loads(message)
+        content = orjson.dumps(answer.get("content")).decode()
+        self._console.print(f"[magenta]operator got[/] {answer['performative']} {content}")
+        return 0
+
+    def handle_batch(self, messages: bytes, count: int, context: object = None) -> int:
+        for answer in orjson.loads(messages):
+            self.handle(orjson.dumps(answer))
+        return 0
+
+
+class _AgentLogLines(logging.Handler):
+    """Agents' log lines (ABI `log`, WASI stdout and stderr), printed with their agent."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(logging.INFO)
+        self._console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        agent = record.name.removeprefix("caxton.agent.")
+        style = "yellow" if record.levelno >= logging.WARNING else "green"
+        self._console.print(f"[dim]{agent:>8} log[/] [{style}]{record.getMessage()}[/]")
+
+
+class _Outcome(InMemoryKeyValueStore):
+    """The initiator's state, signalling when its `outcome` is written."""
+
+    def __init__(self) -> None:
+        super().__init__(1 << 20)
+        self.written = threading.Event()
+
+    def set(self, key: bytes, value: bytes) -> bool:
+        stored = super().set(key, value)
+        if key == b"outcome":
+            self.written.set()
+        return stored
 
 
 @click.command()
-def demo() -> None:
-    """Start the example agents (ping, pong, echo) and watch them talk."""
+@click.option(
+    "--agents",
+    "agents_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of built C example agents (make -C examples/agents/c): adds a contract net.",
+)
+@click.option("--workers", default=2, show_default=True, help="Dispatcher threads.")
+def demo(agents_dir: Path | None, workers: int) -> None:
+    """Start the example agents on a router and watch them talk."""
     console = Console(highlight=False)
+    agent_logs = logging.getLogger("caxton.agent")
+    handler = _AgentLogLines(console)
+    agent_logs.addHandler(handler)
+    agent_logs.setLevel(logging.INFO)
+    try:
+        _run(console, agents_dir, workers)
+    finally:
+        agent_logs.removeHandler(handler)
+
+
+def _run(console: Console, agents_dir: Path | None, workers: int) -> None:
     with make_runtime() as runtime:
-        network = LocalNetwork(runtime, lambda event: _show(console, event))
-        examples = resources.files("caxton.examples")
-        for name in ("ping", "pong", "echo"):
-            wat = examples.joinpath(f"{name}.wat").read_text()
-            module = runtime.load(bytes(wasmtime.wat2wasm(wat)))
-            network.start(module, name)
-            console.print(
-                f"[bold]started[/] {name}  ({module.size} bytes, sha256 {module.sha256[:12]})"
-            )
-        console.rule("operator asks echo to echo, and kicks ping")
-        deliveries = network.run(
-            [
-                {
-                    "performative": "request",
-                    "sender": "operator",
-                    "receiver": "echo",
-                    "content": {"hello": "world"},
-                    "reply_with": "r1",
-                },
-                {
-                    "performative": "request",
-                    "sender": "operator",
-                    "receiver": "ping",
-                    "content": "start",
-                },
-            ]
+        router = Router(on_route=lambda message: _show(console, message))
+        dispatcher = Dispatcher(router, workers=workers)
+        dispatcher.start()
+        try:
+            _ping_pong(console, runtime, router, dispatcher)
+            if agents_dir is not None:
+                router.on_route = None  # a hundred bidders are too many to print
+                logging.getLogger("caxton.agent").setLevel(logging.WARNING)
+                _contract_net(console, runtime, router, dispatcher, agents_dir)
+        finally:
+            dispatcher.stop()
+
+
+def _ping_pong(console: Console, runtime: Runtime, router: Router, dispatcher: Dispatcher) -> None:
+    examples = resources.files("caxton.examples")
+    state = InMemoryKeyValueStore(1 << 16)
+    router.register(router.endpoint("operator"), _Operator(console))
+    for name in ("ping", "pong", "echo"):
+        module = runtime.load(
+            bytes(wasmtime.wat2wasm(examples.joinpath(f"{name}.wat").read_text()))
         )
-        console.rule("done")
-        rounds = network.state["ping"].get(b"rounds_done")
+        attach(router, runtime, module, name, kv=state if name == "ping" else None)
         console.print(
-            f"{deliveries} messages delivered; ping's key-value state: "
-            f"rounds_done = {rounds.decode() if rounds else None}"
+            f"[bold]started[/] {name}  ({module.size} bytes, sha256 {module.sha256[:12]})"
+        )
+    console.rule("operator asks echo to echo, and kicks ping")
+    router.post(
+        {
+            "performative": "request",
+            "sender": "operator",
+            "receiver": "echo",
+            "content": {"hello": "world"},
+            "reply_with": "r1",
+        }
+    )
+    router.post(
+        {"performative": "request", "sender": "operator", "receiver": "ping", "content": "start"}
+    )
+    dispatcher.wait_idle()
+    rounds = state.get(b"rounds_done")
+    console.print(f"ping's key-value state: rounds_done = {rounds.decode() if rounds else None}")
+
+
+def _contract_net(
+    console: Console, runtime: Runtime, router: Router, dispatcher: Dispatcher, built: Path
+) -> None:
+    console.rule(f"contract net: one initiator, {BIDDERS} bidders, one of them late")
+    bidder = runtime.load((built / "cnet_participant.wasm").read_bytes())
+    outcome = _Outcome()
+    initiator = runtime.load((built / "cnet_initiator.wasm").read_bytes())
+    attach(router, runtime, initiator, "boss", kv=outcome)
+    names = [f"bidder-{n:03d}" for n in range(BIDDERS)]
+    late = runtime.config.default_limits.override(runtime.config.memory, deadline_ms=5_000)
+    for number, name in enumerate(names):
+        config: dict[str, Any] = {"cost": 50 + (number * 37) % 100}
+        if number == 0:
+            config = {"cost": 1, "late_ms": 2 * CNET_DEADLINE_MS}
+        attach(router, runtime, bidder, name, config=config, limits=late if number == 0 else None)
+    started = time.perf_counter()
+    router.post(
+        {
+            "performative": "request",
+            "receiver": "boss",
+            "content": {
+                "participants": names,
+                "task": {"numbers": list(range(1, 1001))},
+                "deadline_ms": CNET_DEADLINE_MS,
+            },
+        }
+    )
+    if not outcome.written.wait(30):
+        raise click.ClickException("the contract net did not finish within 30 s")
+    dispatcher.wait_idle()
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    result = outcome.get(b"outcome") or b"null"
+    console.print(f"[bold]outcome[/] {result.decode()}  ({elapsed_ms:.0f} ms)")
+    for letter in router.dead_letters.recent(3):
+        console.print(
+            f"[yellow]dead letter[/] {letter.message.get('performative')} from "
+            f"{letter.message.get('sender')}: {letter.reason}"
         )
 
 
-def _show(console: Console, event: Event) -> None:
-    kind = event["event"]
-    if kind == "sent":
-        message: dict[str, Any] = event["message"]
-        content = orjson.dumps(message.get("content")).decode()
-        console.print(
-            f"[cyan]{message['sender']:>8}[/] -> [cyan]{message['receiver']!s:<8}[/] "
-            f"[bold]{message['performative']}[/] {content}"
-        )
-    elif kind == "log":
-        style = _LEVEL_STYLE.get(event["level"], "dim")
-        console.print(f"[dim]{event['agent']:>8} log[/] [{style}]{event['text']}[/]")
-    elif kind == "error":
-        console.print(f"[red]error[/] {event.get('agent', '')} {event['class']}: {event['reason']}")
+def _show(console: Console, message: dict[str, Any]) -> None:
+    content = orjson.dumps(message.get("content")).decode()
+    console.print(
+        f"[cyan]{message.get('sender', 'operator'):>8}[/] -> [cyan]{message['receiver']!s:<8}[/] "
+        f"[bold]{message['performative']}[/] {content}"
+    )

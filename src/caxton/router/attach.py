@@ -1,0 +1,50 @@
+"""Start a sandboxed agent on a router: the one place a sandbox meets its endpoint.
+
+The lifecycle layer builds on this; tests, benchmarks and the demo use it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from caxton.router.router import Router, RouterError
+from caxton.runtime import (
+    AgentModule,
+    InMemoryKeyValueStore,
+    KeyValueStore,
+    Limits,
+    Runtime,
+    Sandbox,
+)
+
+
+def attach(
+    router: Router,
+    runtime: Runtime,
+    module: AgentModule,
+    name: str,
+    *,
+    config: Mapping[str, Any] | None = None,
+    limits: Limits | None = None,
+    kv: KeyValueStore | None = None,
+) -> Sandbox:
+    """Instantiate `module` as `name` and register it; raises `AgentInitFailed`, `RouterError`."""
+    limits = limits or runtime.config.default_limits
+    endpoint = router.endpoint(name, limits.mailbox_capacity)
+    if router.get(name) is not None:  # before instantiating: caxton_init may send messages
+        raise RouterError(f"an agent named {name!r} is already registered")
+    sandbox = runtime.instantiate(
+        module,
+        name=name,
+        host=endpoint,
+        kv=kv if kv is not None else InMemoryKeyValueStore(limits.max_outbound_bytes),
+        config=config,
+        limits=limits,
+    )
+    try:
+        router.register(endpoint, sandbox)
+    except Exception:
+        runtime.remove(sandbox)
+        raise
+    return sandbox

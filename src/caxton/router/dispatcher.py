@@ -1,0 +1,133 @@
+"""Delivery from mailboxes into agents: turns, batching, and worker threads.
+
+A turn takes what waits in one mailbox (up to `max_batch` messages) and
+delivers it: as one `caxton_handle_batch` call when the agent exports it and
+more than one message waits, else one `caxton_handle` call each, in order.
+Nothing waits for a batch to fill, so a lightly loaded agent gets each
+message at once.
+
+Wasm runs with the GIL released (ctypes drops it around every call into
+wasmtime), so worker threads use both cores when handlers do real work. For
+tiny handlers the threads mostly contend for the GIL, which is why the number
+of workers is a setting and `run_until_idle` can drive everything from the
+calling thread. One agent never runs on two threads: its mailbox is in the
+ready queue at most once, and only the worker holding the turn touches it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Final
+
+import orjson
+
+from caxton.errors import HandlerError
+from caxton.router.endpoint import Endpoint
+from caxton.router.router import Message, Router
+
+DEFAULT_MAX_BATCH: Final = 64
+# An idle worker wakes this often even with nothing to do, to notice deadlines.
+_IDLE_WAKE_S: Final = 0.5
+
+log = logging.getLogger("caxton.router")
+
+
+class Dispatcher:
+    def __init__(self, router: Router, *, workers: int = 1, max_batch: int = DEFAULT_MAX_BATCH):
+        if workers < 0 or max_batch < 1:
+            raise ValueError("workers must be >= 0 and max_batch >= 1")
+        self.router = router
+        self.workers = workers
+        self.max_batch = max_batch
+        self._threads: list[threading.Thread] = []
+        self.turns = 0
+        self.batches = 0
+
+    # Driving from the calling thread (tests, benchmarks, the local runner).
+
+    def run_until_idle(self, max_turns: int | None = None) -> int:
+        """Run turns on this thread until no mailbox has work; returns turns run."""
+        ready = self.router.ready
+        turns = 0
+        while max_turns is None or turns < max_turns:
+            self._check_deadlines()
+            endpoint = ready.pop_nowait()
+            if endpoint is None:
+                break
+            self.turn(endpoint)
+            turns += 1
+        return turns
+
+    # Worker threads (the server).
+
+    def start(self) -> None:
+        for number in range(self.workers):
+            thread = threading.Thread(
+                target=self._work, name=f"caxton-dispatch-{number}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every mailbox is empty and no turn runs; False on timeout."""
+        return self.router.ready.wait_idle(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.router.ready.close()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def _work(self) -> None:
+        ready = self.router.ready
+        while not ready.closed:
+            endpoint = ready.pop(self._idle_wait())
+            if endpoint is not None:
+                try:
+                    self.turn(endpoint)
+                finally:
+                    ready.done()
+            self._check_deadlines()
+
+    def _idle_wait(self) -> float:
+        deadline = self.router.conversations.next_deadline()
+        if deadline is None:
+            return _IDLE_WAKE_S
+        return min(max(deadline - self.router.clock(), 0.0), _IDLE_WAKE_S)
+
+    def _check_deadlines(self) -> None:
+        deadline = self.router.conversations.next_deadline()
+        if deadline is not None and self.router.clock() >= deadline:
+            self.router.expire()
+
+    # One turn.
+
+    def turn(self, endpoint: Endpoint) -> None:
+        # Any exception from an agent is caught below, not only HandlerError:
+        # a worker thread must outlive every agent's failure.
+        agent = endpoint.agent
+        messages = endpoint.mailbox.take(self.max_batch)
+        self.turns += 1
+        if agent is None:  # only an endpoint never registered can be here
+            self.router.handler_failed(endpoint, messages, RuntimeError("no agent attached"))
+        elif len(messages) > 1 and agent.accepts_batches:
+            self.batches += 1
+            try:
+                agent.handle_batch(orjson.dumps(messages), len(messages), messages[0])
+            except Exception as error:
+                self._failed(endpoint, messages, error)
+        else:
+            handle = agent.handle
+            for message in messages:
+                try:
+                    handle(orjson.dumps(message), message)
+                except Exception as error:
+                    self._failed(endpoint, [message], error)
+        if endpoint.mailbox.end_turn():
+            self.router.ready.push(endpoint)
+
+    def _failed(self, endpoint: Endpoint, messages: list[Message], error: Exception) -> None:
+        if not isinstance(error, HandlerError):
+            log.exception("delivery to %s failed unexpectedly", endpoint.name, exc_info=error)
+        self.router.handler_failed(endpoint, messages, error)

@@ -1,0 +1,76 @@
+"""An agent as the router sees it: a mailbox, and the agent's side of the ABI.
+
+An `Endpoint` is made before its sandbox (it is the `AgentHost` the sandbox
+is built with) and attached to it once the sandbox exists. Every call the
+agent makes through the ABI lands here and goes on to the router.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Protocol
+
+from caxton.router.mailbox import Mailbox
+from caxton.runtime import LogLevel, Status
+
+if TYPE_CHECKING:
+    from caxton.router.router import Router
+
+_LOG_LEVELS = {
+    LogLevel.TRACE: 5,
+    LogLevel.DEBUG: logging.DEBUG,
+    LogLevel.INFO: logging.INFO,
+    LogLevel.WARN: logging.WARNING,
+    LogLevel.ERROR: logging.ERROR,
+}
+
+
+class Recipient(Protocol):
+    """What the router delivers to: a `Sandbox`, or a stand-in in benchmarks."""
+
+    @property
+    def accepts_batches(self) -> bool: ...
+
+    def handle(self, message: bytes, context: object = None) -> int: ...
+
+    def handle_batch(self, messages: bytes, count: int, context: object = None) -> int: ...
+
+
+class Endpoint:
+    __slots__ = ("agent", "capabilities", "logger", "mailbox", "name", "router", "sent")
+
+    def __init__(self, router: Router, name: str, mailbox_capacity: int) -> None:
+        self.router = router
+        self.name = name
+        self.mailbox = Mailbox(mailbox_capacity)
+        self.agent: Recipient | None = None
+        self.sent = 0
+        self.capabilities: list[dict[str, Any]] = []
+        self.logger = logging.getLogger(f"caxton.agent.{name}")
+
+    # AgentHost: what the sandbox calls.
+
+    def send(self, message: dict[str, Any], context: object) -> int:
+        status = self.router.send(message, context)
+        if status == Status.OK:
+            self.sent += 1
+        return status
+
+    def malformed(self, data: bytes, reason: str, context: object) -> None:
+        self.router.not_understood(self.name, data, reason, context)
+
+    def log(self, level: LogLevel, text: str, context: object) -> None:
+        python_level = _LOG_LEVELS[level]
+        if self.logger.isEnabledFor(python_level):
+            self.logger.log(python_level, text, extra={"agent": self.name})
+
+    def tool_call(self, request: dict[str, Any], context: object) -> int:
+        # MCP tools arrive with their own issue; until then no agent may call one.
+        self.logger.warning(
+            "tool_call refused: no tools are configured", extra={"agent": self.name}
+        )
+        return Status.NOT_PERMITTED
+
+    def register_capability(self, capability: dict[str, Any]) -> int:
+        self.capabilities.append(capability)
+        return Status.OK

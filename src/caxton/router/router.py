@@ -1,0 +1,251 @@
+"""Routing of ACL messages between agents by name.
+
+The router gives every message its `message_id` and trace context, lets the
+conversation manager judge it, and puts it in each receiver's bounded
+mailbox; dispatchers (`caxton.router.dispatcher`) deliver from there. What
+cannot be delivered is kept as a dead letter with its reason, and the sender
+hears about it in FIPA terms: `failure` for an unknown receiver or a failed
+handler, `not-understood` for a malformed or out-of-sequence message.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import orjson
+
+from caxton.acl import EXPECTS_ANSWER, validate_outbound
+from caxton.errors import ErrorClass, HandlerError
+from caxton.router.conversations import PLATFORM, ConversationManager, Outcome, Verdict
+from caxton.router.dead_letters import DeadLetters
+from caxton.router.endpoint import Endpoint, Recipient
+from caxton.router.mailbox import Put
+from caxton.router.ready import ReadyQueue
+from caxton.router.trace import TraceIds
+from caxton.runtime import Status
+
+Message = dict[str, Any]
+
+DEFAULT_MAILBOX_CAPACITY: Final = 1_024
+# Answers about a failed delivery are never themselves answered with another failure.
+_NO_FAILURE_FOR: Final = frozenset({"failure", "not-understood"})
+_PLATFORM_VERDICT: Final = Verdict(Outcome.DELIVER)
+
+
+class RouterError(ValueError):
+    """A registration the router refuses; the message names the agent and why."""
+
+
+class Router:
+    def __init__(
+        self,
+        *,
+        conversations: ConversationManager | None = None,
+        dead_letters: DeadLetters | None = None,
+        clock: Callable[[], float] = time.time,
+        seed: int | None = None,
+        on_route: Callable[[Message], None] | None = None,
+    ) -> None:
+        """`on_route` sees every message accepted for delivery, on the thread that sent it."""
+        self.clock = clock
+        self.on_route = on_route
+        self.conversations = conversations or ConversationManager(clock=clock)
+        self.dead_letters = dead_letters or DeadLetters(clock)
+        self.ready = ReadyQueue()
+        self._endpoints: dict[str, Endpoint] = {}
+        self._trace = TraceIds(seed)
+        prefix = f"{random.Random(seed).getrandbits(40):010x}-"
+        self._ids = map(prefix.__add__, map(str, itertools.count(1)))
+        self.routed = 0
+
+    # Registration.
+
+    def endpoint(self, name: str, mailbox_capacity: int = DEFAULT_MAILBOX_CAPACITY) -> Endpoint:
+        """A new endpoint for `name`: the `AgentHost` to build its sandbox with."""
+        if name == PLATFORM:
+            raise RouterError(f"{name!r} is reserved for the platform's own messages")
+        return Endpoint(self, name, mailbox_capacity)
+
+    def register(self, endpoint: Endpoint, agent: Recipient) -> None:
+        """Start delivering to `endpoint.name`; messages for it until now were dead letters."""
+        if endpoint.name in self._endpoints:
+            raise RouterError(f"an agent named {endpoint.name!r} is already registered")
+        endpoint.agent = agent
+        self._endpoints[endpoint.name] = endpoint
+
+    def deregister(self, name: str) -> Endpoint | None:
+        """Stop delivering to `name`; what waits in its mailbox becomes dead letters."""
+        endpoint = self._endpoints.pop(name, None)
+        if endpoint is not None:
+            for message in endpoint.mailbox.drain():
+                self.dead_letters.keep(message, name, f"agent {name!r} stopped before delivery")
+        return endpoint
+
+    def get(self, name: str) -> Endpoint | None:
+        return self._endpoints.get(name)
+
+    def names(self) -> list[str]:
+        return list(self._endpoints)
+
+    # Sending.
+
+    def send(self, message: Message, context: object) -> int:
+        """Route a message an agent sent (valid, `sender` set) while handling `context`."""
+        message["message_id"] = next(self._ids)
+        message["trace"] = self._trace.child_of(context)
+        return self._route(message)
+
+    def post(self, message: Message) -> int:
+        """Route a message from outside any agent (operator, API); raises ValueError if invalid.
+
+        A `trace` the message carries is kept as the parent of its own.
+        """
+        problem = validate_outbound(message)
+        if problem is not None:
+            raise ValueError(problem)
+        message["message_id"] = next(self._ids)
+        message["trace"] = self._trace.child_of(message)
+        return self._route(message)
+
+    def _route(self, message: Message) -> int:
+        receivers = message["receiver"]
+        if receivers.__class__ is str:
+            endpoint = self._endpoints.get(receivers)
+            if endpoint is None:
+                return self._undeliverable(message, [receivers])
+            if not endpoint.mailbox.has_room():
+                return Status.MAILBOX_FULL
+            if not self._admitted(message):
+                return Status.OK
+            self._put(endpoint, message)
+            return Status.OK
+        return self._route_many(message, receivers)
+
+    def _route_many(self, message: Message, receivers: list[str]) -> int:
+        endpoints: list[Endpoint] = []
+        missing: list[str] = []
+        for name in dict.fromkeys(receivers):
+            endpoint = self._endpoints.get(name)
+            if endpoint is None:
+                missing.append(name)
+            elif not endpoint.mailbox.has_room():
+                return Status.MAILBOX_FULL  # all or none: no receiver gets half a broadcast
+            else:
+                endpoints.append(endpoint)
+        if not endpoints:
+            return self._undeliverable(message, missing)
+        if not self._admitted(message):
+            return Status.OK
+        for endpoint in endpoints:
+            self._put(endpoint, message)
+        if missing:
+            self._undeliverable(message, missing)
+        return Status.OK
+
+    def _admitted(self, message: Message) -> bool:
+        # The platform's own notices are never out of sequence.
+        if message.get("sender") == PLATFORM:
+            verdict = _PLATFORM_VERDICT
+        else:
+            verdict = self.conversations.observe(message)
+        if verdict.outcome is Outcome.DELIVER:
+            if self.on_route is not None:
+                self.on_route(message)
+            return True
+        self.dead_letters.keep(message, _first(message["receiver"]), verdict.reason)
+        if verdict.reply is not None:
+            self.send_from_platform(verdict.reply, message)
+        return False
+
+    def _put(self, endpoint: Endpoint, message: Message) -> None:
+        put = endpoint.mailbox.put(message)
+        if put is Put.SCHEDULE:
+            self.ready.push(endpoint)
+        elif put is Put.FULL:  # filled between the room check and now by another thread
+            self.dead_letters.keep(message, endpoint.name, "mailbox full")
+        self.routed += 1
+
+    def send_from_platform(self, message: Message, cause: object) -> None:
+        """Route a message the platform makes (a failure, a notice) on `cause`'s trace.
+
+        The platform cannot wait, so a full mailbox turns it into a dead letter.
+        """
+        message["message_id"] = next(self._ids)
+        message["trace"] = self._trace.child_of(cause)
+        if self._route(message) == Status.MAILBOX_FULL:
+            self.dead_letters.keep(message, _first(message["receiver"]), "mailbox full")
+
+    # What the sender hears when delivery fails.
+
+    def _undeliverable(self, message: Message, names: list[str]) -> int:
+        for name in names:
+            reason = f"no agent named {name!r}"
+            self.dead_letters.keep(message, name, reason)
+            self._tell_sender(message, PLATFORM, ErrorClass.ROUTING, reason)
+        return Status.OK
+
+    def handler_failed(self, endpoint: Endpoint, messages: list[Message], error: Exception) -> None:
+        """`endpoint`'s handler failed on `messages`: dead letters, and failures owed."""
+        error_class = error.error_class if isinstance(error, HandlerError) else ErrorClass.SYSTEM
+        reason = error.reason if isinstance(error, HandlerError) else repr(error)
+        for message in messages:
+            self.dead_letters.keep(message, endpoint.name, f"{error_class.value}: {reason}")
+            if message.get("performative") in EXPECTS_ANSWER:
+                self._tell_sender(message, endpoint.name, error_class, reason)
+
+    def _tell_sender(
+        self, message: Message, failed_by: str, error_class: ErrorClass, reason: str
+    ) -> None:
+        sender = message.get("sender")
+        if sender not in self._endpoints or message.get("performative") in _NO_FAILURE_FOR:
+            return
+        failure = _answer(message, "failure", failed_by, sender)
+        failure["content"] = {"error": error_class.value, "reason": reason}
+        self.send_from_platform(failure, message)
+
+    def not_understood(self, sender: str, data: bytes, reason: str, context: object) -> None:
+        """`sender` tried to send `data`, which is malformed: FIPA's answer holds it and why."""
+        try:
+            original: object = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            original = data.decode("utf-8", "replace")
+        self.dead_letters.keep({"malformed": original}, None, reason)
+        answer: Message = {
+            "performative": "not-understood",
+            "sender": PLATFORM,
+            "receiver": sender,
+            "content": {"message": original, "reason": reason},
+        }
+        if isinstance(original, dict):
+            for key in ("conversation_id", "protocol"):
+                if isinstance(original.get(key), str):
+                    answer[key] = original[key]
+            if isinstance(original.get("reply_with"), str):
+                answer["in_reply_to"] = original["reply_with"]
+        self.send_from_platform(answer, context)
+
+    # Time.
+
+    def expire(self) -> None:
+        """Send what the conversations owe because time passed (deadlines, timeouts)."""
+        for message in self.conversations.expire():
+            self.send_from_platform(message, None)
+
+
+def _first(receivers: str | list[str]) -> str:
+    return receivers if isinstance(receivers, str) else receivers[0]
+
+
+def _answer(message: Message, performative: str, sender: str, receiver: str) -> Message:
+    """A reply to `message` in its conversation, threaded by `in_reply_to`."""
+    answer: Message = {"performative": performative, "sender": sender, "receiver": receiver}
+    for key in ("conversation_id", "protocol"):
+        if key in message:
+            answer[key] = message[key]
+    if "reply_with" in message:
+        answer["in_reply_to"] = message["reply_with"]
+    return answer
