@@ -113,6 +113,21 @@ def test_the_answer_carries_the_trace_of_the_message_being_handled(
     assert len(spans) == 3  # each message is a span of its own in the one trace
 
 
+def test_an_answer_joins_the_trace_the_router_started(
+    runtime: Runtime, router: Router, dispatcher: Dispatcher
+) -> None:
+    client = inbox(router, "client")
+    attach(router, runtime, runtime.load(example("echo")), "echo")
+    requests = [request("echo", content=n) for n in range(3)]
+    for sent in requests:
+        router.post(sent)
+    dispatcher.run_until_idle()
+
+    traces = {answer["content"]: trace_id_of(answer) for answer in client.messages}
+    assert traces == {sent["content"]: trace_id_of(sent) for sent in requests}
+    assert len(set(traces.values())) == 3
+
+
 def test_messages_without_a_trace_start_one_each(router: Router) -> None:
     inbox(router, "a")
     first, second = request("a"), request("a")

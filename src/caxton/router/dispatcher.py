@@ -29,6 +29,8 @@ from caxton.router.router import Message, Router
 DEFAULT_MAX_BATCH: Final = 64
 # An idle worker wakes this often even with nothing to do, to notice deadlines.
 _IDLE_WAKE_S: Final = 0.5
+# How late a busy dispatcher may notice a deadline that was set after it last looked.
+_DEADLINE_GRAIN_S: Final = 0.01
 
 log = logging.getLogger("caxton.router")
 
@@ -43,6 +45,7 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
         self.turns = 0
         self.batches = 0
+        self._due = 0.0  # when to ask the conversations for deadlines next
 
     # Driving from the calling thread (tests, benchmarks, the local runner).
 
@@ -97,9 +100,16 @@ class Dispatcher:
         return min(max(deadline - self.router.clock(), 0.0), _IDLE_WAKE_S)
 
     def _check_deadlines(self) -> None:
+        # Asking the conversations costs a lock; a clock read is cheap. So ask
+        # at most every _DEADLINE_GRAIN_S, or sooner when a known deadline is due.
+        now = self.router.clock()
+        if now < self._due:
+            return
         deadline = self.router.conversations.next_deadline()
-        if deadline is not None and self.router.clock() >= deadline:
+        if deadline is not None and now >= deadline:
             self.router.expire()
+            deadline = self.router.conversations.next_deadline()
+        self._due = min(deadline or now + _DEADLINE_GRAIN_S, now + _DEADLINE_GRAIN_S)
 
     # One turn.
 

@@ -20,21 +20,41 @@ _SAMPLED: Final = "01"
 class TraceIds:
     def __init__(self, seed: int | None = None) -> None:
         self._random = random.Random(seed)
+        # The last parent trace seen and what it parsed to: an agent's sends
+        # while it handles one message all share that parent, so parse it once.
+        self._last: tuple[object, tuple[str, str, str | None] | None] = (None, None)
 
     def child_of(self, parent: object) -> dict[str, str]:
         """Trace context for a new message caused by `parent` (a message, or None)."""
         bits = self._random.getrandbits
         context = parent.get("trace") if isinstance(parent, dict) else None
-        if isinstance(context, dict):
-            found = _parse(context.get("traceparent"))
-            if found is not None:
-                trace_id, flags = found
-                child = {"traceparent": f"00-{trace_id}-{bits(64) or 1:016x}-{flags}"}
-                state = context.get("tracestate")
-                if isinstance(state, str) and state:
-                    child["tracestate"] = state
-                return child
-        return {"traceparent": f"00-{bits(128) or 1:032x}-{bits(64) or 1:016x}-{_SAMPLED}"}
+        last_context, inherited = self._last  # one read: threads replace the whole tuple
+        if context is not last_context or context is None:
+            inherited = _inherited(context)
+            self._last = (context, inherited)
+        if inherited is None:
+            trace_id = f"{bits(128) or 1:032x}"
+            child = {"traceparent": f"00-{trace_id}-{bits(64) or 1:016x}-{_SAMPLED}"}
+            self._last = (child, (trace_id, _SAMPLED, None))
+            return child
+        trace_id, flags, state = inherited
+        child = {"traceparent": f"00-{trace_id}-{bits(64) or 1:016x}-{flags}"}
+        if state:
+            child["tracestate"] = state
+        # The next parent is most often this very message, handled next.
+        self._last = (child, inherited)
+        return child
+
+
+def _inherited(context: object) -> tuple[str, str, str | None] | None:
+    """Trace id, flags and tracestate that children of a `trace` object carry on, if any."""
+    if not isinstance(context, dict):
+        return None
+    found = _parse(context.get("traceparent"))
+    if found is None:
+        return None
+    state = context.get("tracestate")
+    return found[0], found[1], state if isinstance(state, str) else None
 
 
 def _parse(traceparent: Any) -> tuple[str, str] | None:

@@ -11,7 +11,8 @@ Function objects are taken with `dll[name]`, which makes a fresh ctypes
 object, so setting `argtypes` here never changes the objects wasmtime-py
 itself uses. Every argument is a plain integer address (`c_void_p`), the
 cheapest thing ctypes converts. `CDLL` releases the GIL for the duration of
-each call, so wasm in two stores runs on two cores at once.
+each call, so wasm in two stores runs on two cores at once; calls that only
+read or set a field go through `PyDLL`, which keeps the GIL.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from wasmtime import Trap, WasmtimeError
 from wasmtime import _ffi as ffi
 
 _dll: Final = ffi.dll
+# The same library, called with the GIL held: for calls that only read or set
+# a field, dropping and retaking the GIL costs more than the call itself.
+_quick: Final = ctypes.PyDLL(_dll._name, handle=_dll._handle)
 
 
-def _bind(name: str, restype: Any, *argtypes: Any) -> Any:
-    func = _dll[name]
+def _bind(name: str, restype: Any, *argtypes: Any, quick: bool = False) -> Any:
+    func = (_quick if quick else _dll)[name]
     func.restype = restype
     func.argtypes = list(argtypes)
     return func
@@ -36,14 +40,20 @@ def _bind(name: str, restype: Any, *argtypes: Any) -> Any:
 func_call_unchecked: Final = _bind(
     "wasmtime_func_call_unchecked", c_void_p, c_void_p, c_void_p, c_void_p, c_size_t, c_void_p
 )
-context_set_fuel: Final = _bind("wasmtime_context_set_fuel", c_void_p, c_void_p, c_uint64)
-context_get_fuel: Final = _bind("wasmtime_context_get_fuel", c_void_p, c_void_p, c_void_p)
-context_set_epoch_deadline: Final = _bind(
-    "wasmtime_context_set_epoch_deadline", None, c_void_p, c_uint64
+context_set_fuel: Final = _bind(
+    "wasmtime_context_set_fuel", c_void_p, c_void_p, c_uint64, quick=True
 )
-caller_context: Final = _bind("wasmtime_caller_context", c_void_p, c_void_p)
-memory_data: Final = _bind("wasmtime_memory_data", c_void_p, c_void_p, c_void_p)
-memory_data_size: Final = _bind("wasmtime_memory_data_size", c_size_t, c_void_p, c_void_p)
+context_get_fuel: Final = _bind(
+    "wasmtime_context_get_fuel", c_void_p, c_void_p, c_void_p, quick=True
+)
+context_set_epoch_deadline: Final = _bind(
+    "wasmtime_context_set_epoch_deadline", None, c_void_p, c_uint64, quick=True
+)
+caller_context: Final = _bind("wasmtime_caller_context", c_void_p, c_void_p, quick=True)
+memory_data: Final = _bind("wasmtime_memory_data", c_void_p, c_void_p, c_void_p, quick=True)
+memory_data_size: Final = _bind(
+    "wasmtime_memory_data_size", c_size_t, c_void_p, c_void_p, quick=True
+)
 trap_new: Final = _bind("wasmtime_trap_new", c_void_p, c_char_p, c_size_t)
 trap_code: Final = _bind("wasmtime_trap_code", c_bool, c_void_p, c_void_p)
 trap_delete: Final = _bind("wasm_trap_delete", None, c_void_p)

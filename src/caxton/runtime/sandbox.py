@@ -76,6 +76,8 @@ class Sandbox:
         }
         self._ctx: int = ctypes.cast(store._context(), ctypes.c_void_p).value or 0
         self._mem: int = ctypes.addressof(self._memory._memory)
+        self._base = 0
+        self._base_size = -1
         self._addresses = {
             export: ctypes.addressof(func._func) for export, func in self._funcs.items()
         }
@@ -339,7 +341,12 @@ class Sandbox:
             raise AbiViolation(
                 f"{what}: bytes [{ptr}, {ptr + length}) lie outside linear memory ({size} bytes)"
             )
-        return int(_capi.memory_data(self._ctx, self._mem))
+        # A linear memory can only move when it grows, so an unchanged size
+        # means an unchanged base: one C call saved on every crossing.
+        if size != self._base_size:
+            self._base = int(_capi.memory_data(self._ctx, self._mem))
+            self._base_size = size
+        return self._base
 
     def _parse_object(self, data: bytes, what: str) -> dict[str, Any] | None:
         try:
