@@ -2,6 +2,8 @@
 
     CaxtonError
     ├── ConfigError            a setting is unusable (names the setting)
+    ├── InvalidMessage         an ACL message breaks the rules (names the field)
+    │   └── AclSyntaxError     its JSON or FIPA text is malformed (names the position)
     ├── ModuleRejected         a wasm module failed validation at load
     ├── AgentInitFailed        `_initialize` or `caxton_init` failed
     └── HandlerError           handling one message failed; the agent lives on
@@ -20,6 +22,7 @@ Every error has an `error_class`, one of `ErrorClass`, which metrics and the
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Self
 
 
 class ErrorClass(StrEnum):
@@ -50,6 +53,39 @@ class ConfigError(CaxtonError):
     def __init__(self, setting: str, problem: str) -> None:
         super().__init__(f"{setting}: {problem}")
         self.setting = setting
+
+
+class InvalidMessage(CaxtonError):
+    """An ACL message is malformed or breaks ABI v1's rules; `field` names the culprit.
+
+    `field` is a message key (`receiver`, `x-colour`) or `message` for the whole.
+    """
+
+    error_class = ErrorClass.VALIDATION
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class AclSyntaxError(InvalidMessage):
+    """A message's text representation is malformed at `position` (0-based, in characters)."""
+
+    def __init__(
+        self, problem: str, *, position: int, line: int, column: int, field: str = "message"
+    ) -> None:
+        super().__init__(field, f"at line {line}, column {column}: {problem}")
+        self.position = position
+        self.line = line
+        self.column = column
+
+    @classmethod
+    def at(cls, text: str, position: int, problem: str, *, field: str = "message") -> Self:
+        """The error at `position` in `text`, with its 1-based line and column."""
+        line = text.count("\n", 0, position) + 1
+        column = position - text.rfind("\n", 0, position)
+        return cls(problem, position=position, line=line, column=column, field=field)
 
 
 class ModuleRejected(CaxtonError):

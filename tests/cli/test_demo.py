@@ -26,7 +26,7 @@ def test_the_demo_shows_ping_pong_and_a_contract_net(built: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--agents", str(built)], terminal_width=200)
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "operator got inform {\"hello\":\"world\"}" in out
+    assert 'operator got inform {"hello":"world"}' in out
     assert out.count("pong -> ping     inform") == 3
     assert "rounds_done = 3" in out
     outcome = re.search(r"outcome (\{.*\})", out)

@@ -326,3 +326,17 @@ def test_the_platform_name_and_taken_names_are_refused(runtime: Runtime, router:
 def test_posting_an_invalid_message_names_the_field(router: Router) -> None:
     with pytest.raises(ValueError, match="receiver: required"):
         router.post({"performative": "inform"})
+
+
+def test_a_message_too_deep_to_encode_is_refused_not_crashed_on(
+    router: Router, dispatcher: Dispatcher
+) -> None:
+    a = inbox(router, "a")
+    content: Any = 1
+    for _ in range(300):  # orjson writes at most 254 levels
+        content = [content]
+    assert router.post(request("a", content=content)) == Status.MALFORMED
+    dispatcher.run_until_idle()
+    assert a.messages == []
+    [letter] = router.dead_letters.recent()
+    assert letter.reason.startswith("cannot encode")

@@ -7,6 +7,7 @@ import click
 from caxton import __version__
 from caxton.cli.agent import agent
 from caxton.cli.demo import demo
+from caxton.cli.message import message
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,5 +18,6 @@ def main() -> None:
 
 main.add_command(agent)
 main.add_command(demo)
+main.add_command(message)
 
 __all__ = ["main"]

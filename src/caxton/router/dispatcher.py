@@ -20,11 +20,10 @@ import logging
 import threading
 from typing import Final
 
-import orjson
-
 from caxton.errors import HandlerError
 from caxton.router.endpoint import Endpoint
-from caxton.router.router import Message, Router
+from caxton.router.mailbox import Entry
+from caxton.router.router import Router
 
 DEFAULT_MAX_BATCH: Final = 64
 # An idle worker wakes this often even with nothing to do, to notice deadlines.
@@ -117,27 +116,28 @@ class Dispatcher:
         # Any exception from an agent is caught below, not only HandlerError:
         # a worker thread must outlive every agent's failure.
         agent = endpoint.agent
-        messages = endpoint.mailbox.take(self.max_batch)
+        entries = endpoint.mailbox.take(self.max_batch)
         self.turns += 1
         if agent is None:  # only an endpoint never registered can be here
-            self.router.handler_failed(endpoint, messages, RuntimeError("no agent attached"))
-        elif len(messages) > 1 and agent.accepts_batches:
+            self._failed(endpoint, entries, RuntimeError("no agent attached"))
+        elif len(entries) > 1 and agent.accepts_batches:
             self.batches += 1
+            batch = b"[" + b",".join([data for _, data in entries]) + b"]"
             try:
-                agent.handle_batch(orjson.dumps(messages), len(messages), messages[0])
+                agent.handle_batch(batch, len(entries), entries[0][0])
             except Exception as error:
-                self._failed(endpoint, messages, error)
+                self._failed(endpoint, entries, error)
         else:
             handle = agent.handle
-            for message in messages:
+            for entry in entries:
                 try:
-                    handle(orjson.dumps(message), message)
+                    handle(entry[1], entry[0])
                 except Exception as error:
-                    self._failed(endpoint, [message], error)
+                    self._failed(endpoint, [entry], error)
         if endpoint.mailbox.end_turn():
             self.router.ready.push(endpoint)
 
-    def _failed(self, endpoint: Endpoint, messages: list[Message], error: Exception) -> None:
+    def _failed(self, endpoint: Endpoint, entries: list[Entry], error: Exception) -> None:
         if not isinstance(error, HandlerError):
             log.exception("delivery to %s failed unexpectedly", endpoint.name, exc_info=error)
-        self.router.handler_failed(endpoint, messages, error)
+        self.router.handler_failed(endpoint, [message for message, _ in entries], error)

@@ -14,6 +14,9 @@ from enum import Enum
 from typing import Any
 
 Message = dict[str, Any]
+# A message and its JSON encoding, made once when it is routed, whatever the
+# number of receivers, and joined into an array as it is for a batch.
+Entry = tuple[Message, bytes]
 
 
 class Put(Enum):
@@ -29,7 +32,7 @@ class Mailbox:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._items: deque[Message] = deque()
+        self._items: deque[Entry] = deque()
         self._lock = threading.Lock()
         self.scheduled = False
         self.peak = 0
@@ -41,13 +44,13 @@ class Mailbox:
     def has_room(self) -> bool:
         return len(self._items) < self.capacity
 
-    def put(self, message: Message) -> Put:
+    def put(self, entry: Entry) -> Put:
         with self._lock:
             items = self._items
             depth = len(items)
             if depth >= self.capacity:
                 return Put.FULL
-            items.append(message)
+            items.append(entry)
             self.received += 1
             if depth >= self.peak:
                 self.peak = depth + 1
@@ -56,7 +59,7 @@ class Mailbox:
             self.scheduled = True
             return Put.SCHEDULE
 
-    def take(self, most: int) -> list[Message]:
+    def take(self, most: int) -> list[Entry]:
         """Up to `most` messages, oldest first."""
         with self._lock:
             items = self._items
@@ -74,7 +77,7 @@ class Mailbox:
             self.scheduled = False
             return False
 
-    def drain(self) -> list[Message]:
+    def drain(self) -> list[Entry]:
         """Everything still waiting, for an agent that is leaving."""
         with self._lock:
             taken = list(self._items)

@@ -23,7 +23,7 @@ from caxton.errors import ErrorClass, HandlerError
 from caxton.router.conversations import PLATFORM, ConversationManager, Outcome, Verdict
 from caxton.router.dead_letters import DeadLetters
 from caxton.router.endpoint import Endpoint, Recipient
-from caxton.router.mailbox import Put
+from caxton.router.mailbox import Entry, Put
 from caxton.router.ready import ReadyQueue
 from caxton.router.trace import TraceIds
 from caxton.runtime import Status
@@ -81,7 +81,7 @@ class Router:
         """Stop delivering to `name`; what waits in its mailbox becomes dead letters."""
         endpoint = self._endpoints.pop(name, None)
         if endpoint is not None:
-            for message in endpoint.mailbox.drain():
+            for message, _ in endpoint.mailbox.drain():
                 self.dead_letters.keep(message, name, f"agent {name!r} stopped before delivery")
         return endpoint
 
@@ -121,7 +121,10 @@ class Router:
                 return Status.MAILBOX_FULL
             if not self._admitted(message):
                 return Status.OK
-            self._put(endpoint, message)
+            entry = self._encoded(message)
+            if entry is None:
+                return Status.MALFORMED
+            self._put(endpoint, entry)
             return Status.OK
         return self._route_many(message, receivers)
 
@@ -140,8 +143,11 @@ class Router:
             return self._undeliverable(message, missing)
         if not self._admitted(message):
             return Status.OK
+        entry = self._encoded(message)
+        if entry is None:
+            return Status.MALFORMED
         for endpoint in endpoints:
-            self._put(endpoint, message)
+            self._put(endpoint, entry)
         if missing:
             self._undeliverable(message, missing)
         return Status.OK
@@ -161,12 +167,19 @@ class Router:
             self.send_from_platform(verdict.reply, message)
         return False
 
-    def _put(self, endpoint: Endpoint, message: Message) -> None:
-        put = endpoint.mailbox.put(message)
+    def _encoded(self, message: Message) -> Entry | None:
+        try:
+            return message, orjson.dumps(message)
+        except orjson.JSONEncodeError as error:  # nested deeper than orjson writes
+            self.dead_letters.keep(message, _first(message["receiver"]), f"cannot encode: {error}")
+            return None
+
+    def _put(self, endpoint: Endpoint, entry: Entry) -> None:
+        put = endpoint.mailbox.put(entry)
         if put is Put.SCHEDULE:
             self.ready.push(endpoint)
         elif put is Put.FULL:  # filled between the room check and now by another thread
-            self.dead_letters.keep(message, endpoint.name, "mailbox full")
+            self.dead_letters.keep(entry[0], endpoint.name, "mailbox full")
         self.routed += 1
 
     def send_from_platform(self, message: Message, cause: object) -> None:
