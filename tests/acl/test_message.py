@@ -92,9 +92,9 @@ def test_it_is_immutable_and_does_not_share_the_callers_containers() -> None:
     source: dict[str, Any] = {"performative": "inform", "receiver": ["b"], "x-a": 1}
     message = AclMessage.from_dict(source)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        message.performative = "agree"  # type: ignore[misc]
+        message.performative = "agree"  # type: ignore[misc]  # frozen: must raise
     with pytest.raises(TypeError):
-        message.user["x-b"] = 2  # type: ignore[index]
+        message.user["x-b"] = 2  # type: ignore[index]  # read-only: must raise
     source["receiver"].append("c")
     source["x-a"] = 5
     assert message.receiver == ("b",)
@@ -114,7 +114,7 @@ def test_from_dict_refuses_a_wrong_shape() -> None:
     with pytest.raises(InvalidMessage, match=r"^colour: unknown parameter"):
         AclMessage.from_dict({"performative": "inform", "colour": 1})
     with pytest.raises(InvalidMessage, match=r"^message: must be a JSON object, got array"):
-        AclMessage.from_dict([])  # type: ignore[arg-type]
+        AclMessage.from_dict([])  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_validate_applies_abi_rules_that_the_shape_does_not() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
-import psutil  # type: ignore[import-untyped,unused-ignore]
+import psutil  # type: ignore[import-untyped,unused-ignore]  # older psutil has no stubs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -324,7 +324,7 @@ def test_compute_does_not_log(caplog: pytest.LogCaptureFixture) -> None:
 def test_configuration_is_frozen() -> None:
     config = MemoryConfiguration.compute(8 * GIB)
     with pytest.raises(AttributeError):
-        config.agent_memory_bytes = 1  # type: ignore[misc]
+        config.agent_memory_bytes = 1  # type: ignore[misc]  # frozen: must raise
 
 
 @pytest.fixture

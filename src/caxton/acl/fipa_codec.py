@@ -291,7 +291,7 @@ class _Reader:
         """
         match = _TOKEN.match(self.text, self.pos)
         if match is None:  # only an unterminated StringLiteral matches no rule
-            start = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            start = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]  # matches empty
             raise self.error(start, "unterminated string: no closing '\"'", field)
         kind = match.lastindex or _END
         self.pos = match.end()
@@ -379,7 +379,7 @@ class _Reader:
             names = self.agents(key)
             message[key] = names[0] if len(names) == 1 else names
         elif key == "reply_by":
-            at = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            at = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]  # matches empty
             message[key] = self.reply_by(self.value(key), at)
         else:
             message[key] = self.value(key)
@@ -429,7 +429,7 @@ class _Reader:
         level = 0
         while True:
             run_start = pos
-            pos = _RUN.match(text, pos).end()  # type: ignore[union-attr]
+            pos = _RUN.match(text, pos).end()  # type: ignore[union-attr]  # matches empty
             char = text[pos : pos + 1]
             if char == "(":
                 level += 1
@@ -446,7 +446,7 @@ class _Reader:
                 raise self.error(start, "unclosed '(': input ends inside it", field)
             elif pos > run_start and text[pos - 1] > " ":
                 # A '"' or '#' inside a Word belongs to it (SC00070's Word rule).
-                pos = _WORD_TAIL.match(text, pos).end()  # type: ignore[union-attr]
+                pos = _WORD_TAIL.match(text, pos).end()  # type: ignore[union-attr]  # matches empty
             elif char == '"':
                 match = _STRING_LITERAL.match(text, pos)
                 if match is None:

@@ -26,8 +26,9 @@ from caxton.router.mailbox import Entry
 from caxton.router.router import Router
 
 DEFAULT_MAX_BATCH: Final = 64
-# An idle worker wakes this often even with nothing to do, to notice deadlines.
-_IDLE_WAKE_S: Final = 0.5
+# An idle worker wakes this often even with nothing to do: to notice deadlines,
+# and work that a busy worker queued without waking anyone (see ReadyQueue.push).
+_IDLE_WAKE_S: Final = 0.02
 # How late a busy dispatcher may notice a deadline that was set after it last looked.
 _DEADLINE_GRAIN_S: Final = 0.01
 

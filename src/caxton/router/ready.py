@@ -30,7 +30,9 @@ class ReadyQueue:
         self._ready.append(endpoint)
         # Read after the append: a worker that counted itself idle before it
         # looked at the queue either sees this endpoint or gets this notify.
-        if self._idle:
+        # Wake one only when the busy workers cannot take all that waits as
+        # soon as their turns end: a wake-up costs more than a short wait.
+        if self._idle and len(self._ready) > self._busy:
             with self._wake:
                 self._wake.notify()
 

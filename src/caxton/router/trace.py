@@ -17,36 +17,44 @@ _TRACEPARENT: Final = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2}
 _SAMPLED: Final = "01"
 
 
+# What a child inherits from its parent's context: trace id, flags, tracestate.
+_Inherited = tuple[str, str, str | None]
+
+
 class TraceIds:
     def __init__(self, seed: int | None = None) -> None:
         self._random = random.Random(seed)
-        # The last parent trace seen and what it parsed to: an agent's sends
-        # while it handles one message all share that parent, so parse it once.
-        self._last: tuple[object, tuple[str, str, str | None] | None] = (None, None)
+        # Parsed trace contexts: of the last parent seen (all sends made while
+        # one message is handled share it) and of the last child made (most
+        # often the next message handled). Each slot is replaced whole, so a
+        # reader on another thread never sees a context paired with the wrong result.
+        self._parent: tuple[object, _Inherited | None] = (None, None)
+        self._child: tuple[object, _Inherited | None] = (None, None)
 
     def child_of(self, parent: object) -> dict[str, str]:
         """Trace context for a new message caused by `parent` (a message, or None)."""
         bits = self._random.getrandbits
         context = parent.get("trace") if isinstance(parent, dict) else None
-        last_context, inherited = self._last  # one read: threads replace the whole tuple
-        if context is not last_context or context is None:
-            inherited = _inherited(context)
-            self._last = (context, inherited)
+        seen, inherited = self._parent
+        if context is not seen or context is None:
+            seen, inherited = self._child
+            if context is not seen or context is None:
+                inherited = _inherited(context)
+            self._parent = (context, inherited)
         if inherited is None:
             trace_id = f"{bits(128) or 1:032x}"
             child = {"traceparent": f"00-{trace_id}-{bits(64) or 1:016x}-{_SAMPLED}"}
-            self._last = (child, (trace_id, _SAMPLED, None))
+            self._child = (child, (trace_id, _SAMPLED, None))
             return child
         trace_id, flags, state = inherited
         child = {"traceparent": f"00-{trace_id}-{bits(64) or 1:016x}-{flags}"}
         if state:
             child["tracestate"] = state
-        # The next parent is most often this very message, handled next.
-        self._last = (child, inherited)
+        self._child = (child, inherited)
         return child
 
 
-def _inherited(context: object) -> tuple[str, str, str | None] | None:
+def _inherited(context: object) -> _Inherited | None:
     """Trace id, flags and tracestate that children of a `trace` object carry on, if any."""
     if not isinstance(context, dict):
         return None

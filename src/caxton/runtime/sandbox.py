@@ -91,7 +91,7 @@ class Sandbox:
         self._deadline_ticks = -(-limits.deadline_ms // epoch_tick_ms) + 1
         self._lock = threading.Lock()
         self._context: object = None
-        self._sends = 0
+        self._sends_left = 0
         self._fault: HandlerError | None = None
         self._output = {LogLevel.INFO: bytearray(), LogLevel.WARN: bytearray()}
         self._output_pending = False
@@ -156,7 +156,7 @@ class Sandbox:
                 raise AgentTrapped(f"agent {self.name} is closed")
             fuel = self._budget(count)
             self._context = context
-            self._sends = 0
+            self._sends_left = self.limits.sends_per_message * count
             try:
                 raw = self._raw
                 raw[0] = size
@@ -244,8 +244,8 @@ class Sandbox:
             self._note(f"send refused: {length} bytes exceeds max_outbound_bytes")
             return Status.TOO_LARGE
         data = self._read(ptr, length, "send")
-        self._sends += 1
-        if self._sends > self.limits.sends_per_message:
+        self._sends_left -= 1
+        if self._sends_left < 0:
             self._note(
                 f"send refused: more than sends_per_message ({self.limits.sends_per_message})"
             )
