@@ -6,6 +6,7 @@
     │   └── AclSyntaxError     its JSON or FIPA text is malformed (names the position)
     ├── ModuleRejected         a wasm module failed validation at load
     ├── AgentInitFailed        `_initialize` or `caxton_init` failed
+    ├── LifecycleError         an action is not allowed in the agent's state (names both)
     └── HandlerError           handling one message failed; the agent lives on
         ├── FuelExhausted      the per-message fuel budget ran out
         ├── DeadlineExceeded   the per-message wall-clock deadline passed
@@ -104,6 +105,23 @@ class AgentInitFailed(CaxtonError):
     def __init__(self, reason: str, error_class: ErrorClass) -> None:
         super().__init__(reason)
         self.error_class = error_class
+
+
+class LifecycleError(CaxtonError):
+    """`action` is not allowed for agent `agent` in its lifecycle state `state`.
+
+    The message says what was refused and what is allowed instead:
+    `cannot stop agent 'x': it is Loaded (allowed: start, fail, unload, remove)`.
+    """
+
+    error_class = ErrorClass.VALIDATION
+
+    def __init__(self, agent: str, state: str, action: str, problem: str) -> None:
+        super().__init__(f"cannot {action} agent {agent!r}: {problem}")
+        self.agent = agent
+        self.state = state
+        self.action = action
+        self.problem = problem
 
 
 class HandlerError(CaxtonError):

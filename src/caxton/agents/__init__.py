@@ -1,0 +1,51 @@
+"""Agents: the lifecycle state machine and the failure policy (pure; no I/O)."""
+
+from caxton.agents.lifecycle import (
+    STATES,
+    Action,
+    AgentState,
+    Draining,
+    Failed,
+    Loaded,
+    Module,
+    Removed,
+    Running,
+    StateName,
+    Stopped,
+    Transition,
+    Unloaded,
+    apply,
+)
+from caxton.agents.policy import (
+    Continue,
+    Decision,
+    Exhaustion,
+    Fail,
+    FailurePolicy,
+    FailureTracker,
+    Restart,
+)
+
+__all__ = [
+    "STATES",
+    "Action",
+    "AgentState",
+    "Continue",
+    "Decision",
+    "Draining",
+    "Exhaustion",
+    "Fail",
+    "Failed",
+    "FailurePolicy",
+    "FailureTracker",
+    "Loaded",
+    "Module",
+    "Removed",
+    "Restart",
+    "Running",
+    "StateName",
+    "Stopped",
+    "Transition",
+    "Unloaded",
+    "apply",
+]
