@@ -16,7 +16,7 @@ from caxton.router import PLATFORM, Dispatcher, Router, RouterError, attach
 from caxton.router.trace import trace_id_of
 from caxton.runtime import InMemoryKeyValueStore, Runtime, Status
 from conftest import ALLOC, wat
-from routing import inbox, running, tap
+from routing import Tap, inbox, running, tap
 from toolchain import build_c_agent
 
 HERE = Path(__file__).resolve().parent
@@ -340,3 +340,47 @@ def test_a_message_too_deep_to_encode_is_refused_not_crashed_on(
     assert a.messages == []
     [letter] = router.dead_letters.recent()
     assert letter.reason.startswith("cannot encode")
+
+
+def test_replacing_an_agent_loses_and_reorders_nothing(runtime: Runtime, router: Router) -> None:
+    client = inbox(router, "client")
+    old, _ = tap(router, runtime, example("echo"), "svc")
+    for n in range(10):
+        router.post(request("svc", content=n))
+    dispatcher = Dispatcher(router, workers=0, max_batch=4)
+    dispatcher.run_until_idle(max_turns=1)  # svc handles 0..3; 4..9 wait
+    router.post(request("svc", content=10))  # accepted during the swap
+
+    new = Tap(old.agent)  # a second wrapper: which one handled what tells the versions apart
+    assert router.replace("svc", new) is old
+    dispatcher.run_until_idle()
+
+    assert [m["content"] for m in old.messages()] == [0, 1, 2, 3]
+    assert [m["content"] for m in new.messages()] == list(range(4, 11))
+    assert [m["content"] for m in client.messages] == list(range(11))
+
+
+def test_draining_delivers_what_waits_then_refuses_new_messages(
+    runtime: Runtime, router: Router, dispatcher: Dispatcher
+) -> None:
+    client = inbox(router, "client")
+    sandbox = attach(router, runtime, runtime.load(example("echo")), "echo")
+    for n in range(3):
+        router.post(request("echo", content=n))
+    endpoint = router.get("echo")
+    assert endpoint is not None
+
+    dispatcher.drain(endpoint)
+    router.post(request("echo", content="late", reply_with="r-late"))
+    dispatcher.run_until_idle()
+
+    assert [m["content"] for m in client.of("inform")] == [0, 1, 2]
+    [refusal] = client.of("failure")
+    assert refusal["in_reply_to"] == "r-late"
+    assert "draining" in refusal["content"]["reason"]
+
+    assert router.detach("echo") is endpoint
+    assert endpoint.agent is None
+    runtime.remove(sandbox)
+    assert runtime.running == 0
+    assert router.names() == ["client"]

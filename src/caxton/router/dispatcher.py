@@ -114,13 +114,30 @@ class Dispatcher:
     # One turn.
 
     def turn(self, endpoint: Endpoint) -> None:
+        # The turn lock lets the router swap or detach the agent between turns
+        # (hot reload, removal) without racing a turn in progress.
+        with endpoint.turn_lock:
+            self._deliver(endpoint)
+        if endpoint.mailbox.end_turn():
+            self.router.ready.push(endpoint)
+
+    def drain(self, endpoint: Endpoint) -> None:
+        """Stop `endpoint` accepting messages and deliver what waits, on this thread."""
+        endpoint.accepting = False
+        while len(endpoint.mailbox):
+            with endpoint.turn_lock:
+                self._deliver(endpoint)
+
+    def _deliver(self, endpoint: Endpoint) -> None:
         # Any exception from an agent is caught below, not only HandlerError:
         # a worker thread must outlive every agent's failure.
-        agent = endpoint.agent
         entries = endpoint.mailbox.take(self.max_batch)
+        agent = endpoint.agent
         self.turns += 1
-        if agent is None:  # only an endpoint never registered can be here
-            self._failed(endpoint, entries, RuntimeError("no agent attached"))
+        if not entries:
+            return
+        if agent is None:  # detached while its messages waited
+            self._failed(endpoint, entries, RuntimeError(f"agent {endpoint.name!r} is gone"))
         elif len(entries) > 1 and agent.accepts_batches:
             self.batches += 1
             batch = b"[" + b",".join([data for _, data in entries]) + b"]"
@@ -135,8 +152,6 @@ class Dispatcher:
                     handle(entry[1], entry[0])
                 except Exception as error:
                     self._failed(endpoint, [entry], error)
-        if endpoint.mailbox.end_turn():
-            self.router.ready.push(endpoint)
 
     def _failed(self, endpoint: Endpoint, entries: list[Entry], error: Exception) -> None:
         if not isinstance(error, HandlerError):

@@ -8,6 +8,7 @@ agent makes through the ABI lands here and goes on to the router.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from caxton.router.mailbox import Mailbox
@@ -37,13 +38,25 @@ class Recipient(Protocol):
 
 
 class Endpoint:
-    __slots__ = ("agent", "capabilities", "logger", "mailbox", "name", "router", "sent")
+    __slots__ = (
+        "accepting",
+        "agent",
+        "capabilities",
+        "logger",
+        "mailbox",
+        "name",
+        "router",
+        "sent",
+        "turn_lock",
+    )
 
     def __init__(self, router: Router, name: str, mailbox_capacity: int) -> None:
         self.router = router
         self.name = name
         self.mailbox = Mailbox(mailbox_capacity)
         self.agent: Recipient | None = None
+        self.accepting = True  # False while draining: new messages are refused
+        self.turn_lock = threading.Lock()  # held by a dispatcher turn
         self.sent = 0
         self.capabilities: list[dict[str, Any]] = []
         self.logger = logging.getLogger(f"caxton.agent.{name}")

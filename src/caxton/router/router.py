@@ -85,6 +85,27 @@ class Router:
                 self.dead_letters.keep(message, name, f"agent {name!r} stopped before delivery")
         return endpoint
 
+    def replace(self, name: str, agent: Recipient) -> Recipient | None:
+        """Deliver to `agent` from the next turn on; returns the agent it replaces.
+
+        Messages keep arriving in the same mailbox throughout, so none is lost
+        or reordered; when this returns, no turn is using the old agent.
+        """
+        endpoint = self._endpoints.get(name)
+        if endpoint is None:
+            raise RouterError(f"no agent named {name!r} is registered")
+        with endpoint.turn_lock:
+            previous, endpoint.agent = endpoint.agent, agent
+        return previous
+
+    def detach(self, name: str) -> Endpoint | None:
+        """Deregister `name` and wait for a turn in progress; its agent is then free to close."""
+        endpoint = self.deregister(name)
+        if endpoint is not None:
+            with endpoint.turn_lock:
+                endpoint.agent = None
+        return endpoint
+
     def get(self, name: str) -> Endpoint | None:
         return self._endpoints.get(name)
 
@@ -115,7 +136,7 @@ class Router:
         receivers = message["receiver"]
         if receivers.__class__ is str:
             endpoint = self._endpoints.get(receivers)
-            if endpoint is None:
+            if endpoint is None or not endpoint.accepting:
                 return self._undeliverable(message, [receivers])
             if not endpoint.mailbox.has_room():
                 return Status.MAILBOX_FULL
@@ -133,7 +154,7 @@ class Router:
         missing: list[str] = []
         for name in dict.fromkeys(receivers):
             endpoint = self._endpoints.get(name)
-            if endpoint is None:
+            if endpoint is None or not endpoint.accepting:
                 missing.append(name)
             elif not endpoint.mailbox.has_room():
                 return Status.MAILBOX_FULL  # all or none: no receiver gets half a broadcast
@@ -196,7 +217,10 @@ class Router:
 
     def _undeliverable(self, message: Message, names: list[str]) -> int:
         for name in names:
-            reason = f"no agent named {name!r}"
+            if name in self._endpoints:
+                reason = f"agent {name!r} is draining and accepts no new messages"
+            else:
+                reason = f"no agent named {name!r}"
             self.dead_letters.keep(message, name, reason)
             self._tell_sender(message, PLATFORM, ErrorClass.ROUTING, reason)
         return Status.OK
