@@ -1,0 +1,115 @@
+"""Caxton's durable state: embedded SQLite in WAL mode, the only place that writes SQL.
+
+    store = Store.open(data_dir)          # creates, migrates, checks
+    sha = store.modules.put(wasm_bytes)
+    agent = store.agents.create("echo", sha, version="1", state="loaded")
+    kv = store.kv(agent.id, quota_bytes=1 << 20)   # a runtime KeyValueStore
+    store.backup(path); restore(path, new_data_dir)
+
+`docs/store.md` describes the schema, the concurrency design and the figures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from caxton.store.database import DATABASE_FILE, Database, restore, verify_backup
+from caxton.store.kv import DurableKeyValueStore
+from caxton.store.messages import (
+    ConversationRecord,
+    Conversations,
+    DeadLetterLog,
+    QueuedMessages,
+    StoredDeadLetter,
+)
+from caxton.store.migrations import LATEST, MIGRATIONS, Migration
+from caxton.store.registry import (
+    REMOVED,
+    AgentNameTaken,
+    AgentRecord,
+    Agents,
+    Capabilities,
+    Capability,
+    Deployment,
+    Modules,
+    Provider,
+    Route,
+    Routes,
+    Transition,
+    UnknownModule,
+)
+
+__all__ = [
+    "DATABASE_FILE",
+    "LATEST",
+    "MIGRATIONS",
+    "REMOVED",
+    "AgentNameTaken",
+    "AgentRecord",
+    "Agents",
+    "Capabilities",
+    "Capability",
+    "ConversationRecord",
+    "Conversations",
+    "Database",
+    "DeadLetterLog",
+    "Deployment",
+    "DurableKeyValueStore",
+    "Migration",
+    "Modules",
+    "Provider",
+    "QueuedMessages",
+    "Route",
+    "Routes",
+    "Store",
+    "StoredDeadLetter",
+    "Transition",
+    "UnknownModule",
+    "restore",
+    "verify_backup",
+]
+
+
+class Store:
+    """Every repository over one `Database`: what the server builds once per data directory."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.modules = Modules(db)
+        self.agents = Agents(db)
+        self.capabilities = Capabilities(db)
+        self.routes = Routes(db)
+        self.conversations = Conversations(db)
+        self.dead_letters = DeadLetterLog(db)
+        self.queued = QueuedMessages(db)
+
+    @classmethod
+    def open(cls, data_dir: Path | str, *, clock: Callable[[], float] = time.time) -> Self:
+        return cls(Database.open(data_dir, clock=clock))
+
+    def kv(self, agent_id: str, quota_bytes: int) -> DurableKeyValueStore:
+        return DurableKeyValueStore(self.db, agent_id, quota_bytes)
+
+    def backup(self, destination: Path | str) -> Path:
+        return self.db.backup(destination)
+
+    def integrity_problems(self) -> list[str]:
+        return self.db.integrity_problems()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

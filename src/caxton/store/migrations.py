@@ -1,0 +1,229 @@
+"""Versioned schema migrations, applied in order when the database opens.
+
+`schema_version` holds one row per migration applied. Version 0 is an empty
+file. Each migration runs in its own `BEGIN IMMEDIATE ... COMMIT`, so a
+database is always at exactly one version, and two processes opening the same
+file at once cannot both apply a step (the second finds the version moved on).
+
+Rules for new migrations: append, never edit a released one; carry existing
+rows forward in the same script (see version 2); add a sample for the new
+version in `tests/store/test_store_migrations.py`, which migrates a database
+created at every earlier version. A migration that rebuilds a table must run
+with foreign keys off, which SQLite cannot change inside a transaction: give
+the runner a flag for it when the first such migration comes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from caxton.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+# Timestamps are Unix seconds (REAL). JSON columns are TEXT checked with json_valid.
+# States are the lifecycle's names (the agents layer owns their meaning).
+V1_INITIAL = """
+CREATE TABLE modules (
+    sha256      TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+    size        INTEGER NOT NULL,
+    bytes       BLOB NOT NULL,
+    created_at  REAL NOT NULL
+);
+
+CREATE TABLE agents (
+    id             TEXT PRIMARY KEY,
+    name           TEXT NOT NULL UNIQUE,
+    module_sha256  TEXT NOT NULL REFERENCES modules (sha256) ON DELETE RESTRICT,
+    version        TEXT NOT NULL,
+    config         TEXT NOT NULL CHECK (json_valid(config)),
+    limits         TEXT NOT NULL CHECK (json_valid(limits)),
+    desired_state  TEXT NOT NULL,
+    actual_state   TEXT NOT NULL,
+    created_at     REAL NOT NULL,
+    updated_at     REAL NOT NULL
+);
+CREATE INDEX agents_by_state ON agents (actual_state);
+CREATE INDEX agents_by_module ON agents (module_sha256);
+
+-- History: no foreign key, so it outlives the agent it tells about.
+CREATE TABLE transitions (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    agent_id    TEXT NOT NULL,
+    agent_name  TEXT NOT NULL,
+    from_state  TEXT,
+    to_state    TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    at          REAL NOT NULL
+);
+CREATE INDEX transitions_by_agent ON transitions (agent_id, seq);
+CREATE TRIGGER transitions_no_update BEFORE UPDATE ON transitions
+BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
+CREATE TRIGGER transitions_no_delete BEFORE DELETE ON transitions
+BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
+
+-- Where an agent lives; names may belong to other instances (clustering),
+-- so no foreign key to agents.
+CREATE TABLE routes (
+    agent_name  TEXT PRIMARY KEY,
+    instance    TEXT NOT NULL,
+    node        TEXT NOT NULL,
+    updated_at  REAL NOT NULL
+);
+CREATE INDEX routes_by_node ON routes (node);
+
+CREATE TABLE capabilities (
+    agent_id      TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    version       TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    input_schema  TEXT CHECK (input_schema IS NULL OR json_valid(input_schema)),
+    PRIMARY KEY (agent_id, name, version)
+) WITHOUT ROWID;
+CREATE INDEX capabilities_by_name ON capabilities (name);
+
+CREATE TABLE conversations (
+    id             TEXT PRIMARY KEY,
+    initiator      TEXT NOT NULL,
+    protocol       TEXT,
+    state          TEXT NOT NULL,
+    started_at     REAL NOT NULL,
+    last_activity  REAL NOT NULL
+);
+CREATE INDEX conversations_by_activity ON conversations (last_activity);
+
+CREATE TABLE dead_letters (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at        REAL NOT NULL,
+    receiver  TEXT,
+    reason    TEXT NOT NULL,
+    message   TEXT NOT NULL CHECK (json_valid(message))
+);
+
+-- Messages waiting in a mailbox at shutdown, delivered after restart in seq order.
+CREATE TABLE queued_messages (
+    agent_name  TEXT NOT NULL REFERENCES agents (name) ON DELETE CASCADE ON UPDATE CASCADE,
+    seq         INTEGER NOT NULL,
+    message     TEXT NOT NULL CHECK (json_valid(message)),
+    PRIMARY KEY (agent_name, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE kv (
+    agent_id  TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+    key       BLOB NOT NULL,
+    value     BLOB NOT NULL,
+    PRIMARY KEY (agent_id, key)
+) WITHOUT ROWID;
+"""
+
+# Version 2: each agent's key-value usage kept by triggers (the quota check
+# on `kv_set` reads one row instead of summing), and the history of deployed
+# module versions (rollback needs the previous one, and keeps its module).
+V2_KV_USAGE_AND_DEPLOYMENTS = """
+CREATE TABLE kv_usage (
+    agent_id    TEXT PRIMARY KEY REFERENCES agents (id) ON DELETE CASCADE,
+    used_bytes  INTEGER NOT NULL CHECK (used_bytes >= 0)
+);
+INSERT INTO kv_usage (agent_id, used_bytes)
+    SELECT agent_id, SUM(length(key) + length(value)) FROM kv GROUP BY agent_id;
+CREATE TRIGGER kv_usage_insert AFTER INSERT ON kv
+BEGIN
+    INSERT INTO kv_usage (agent_id, used_bytes)
+        VALUES (NEW.agent_id, length(NEW.key) + length(NEW.value))
+        ON CONFLICT (agent_id) DO UPDATE SET used_bytes = used_bytes + excluded.used_bytes;
+END;
+CREATE TRIGGER kv_usage_update AFTER UPDATE OF value ON kv
+BEGIN
+    UPDATE kv_usage SET used_bytes = used_bytes - length(OLD.value) + length(NEW.value)
+        WHERE agent_id = NEW.agent_id;
+END;
+CREATE TRIGGER kv_usage_delete AFTER DELETE ON kv
+BEGIN
+    UPDATE kv_usage SET used_bytes = used_bytes - length(OLD.key) - length(OLD.value)
+        WHERE agent_id = OLD.agent_id;
+END;
+
+CREATE TABLE deployments (
+    agent_id       TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+    seq            INTEGER NOT NULL,
+    version        TEXT NOT NULL,
+    module_sha256  TEXT NOT NULL REFERENCES modules (sha256) ON DELETE RESTRICT,
+    config         TEXT NOT NULL CHECK (json_valid(config)),
+    at             REAL NOT NULL,
+    PRIMARY KEY (agent_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX deployments_by_module ON deployments (module_sha256);
+INSERT INTO deployments (agent_id, seq, version, module_sha256, config, at)
+    SELECT id, 1, version, module_sha256, config, updated_at FROM agents;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial", V1_INITIAL),
+    Migration(2, "kv_usage_and_deployments", V2_KV_USAGE_AND_DEPLOYMENTS),
+)
+LATEST = len(MIGRATIONS)
+assert all(m.version == i for i, m in enumerate(MIGRATIONS, 1)), "versions are 1, 2, 3..."
+
+_VERSION_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version     INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    applied_at  REAL NOT NULL
+);
+"""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The version of the schema `conn` sees: 0 for a database without one."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchall()
+    if not exists:
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection, path: Path | str, target: int = LATEST) -> int:
+    """Apply every migration above the current version up to `target`; the version reached.
+
+    `conn` must be in autocommit mode (`isolation_level=None`). Raises
+    `ConfigError` naming `path` when the database is newer than this code.
+    """
+    if not 0 <= target <= LATEST:
+        raise ValueError(f"target version {target} is not between 0 and {LATEST}")
+    while True:
+        current = schema_version(conn)
+        if current > LATEST:
+            raise ConfigError(
+                "data_dir",
+                f"database {path} has schema version {current}, newer than this Caxton "
+                f"knows ({LATEST}); run a newer Caxton, or restore a backup made by "
+                "this version into a fresh data directory",
+            )
+        if current >= target:
+            return current
+        step = MIGRATIONS[current]
+        script = (
+            "BEGIN IMMEDIATE;\n"
+            f"{_VERSION_TABLE}\n{step.sql}\n"
+            "INSERT INTO schema_version (version, name, applied_at) "
+            f"VALUES ({step.version}, '{step.name}', (julianday('now') - 2440587.5) * 86400.0);\n"
+            "COMMIT;"
+        )
+        try:
+            conn.executescript(script)
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if schema_version(conn) != current:
+                continue  # another process applied this step first
+            raise
