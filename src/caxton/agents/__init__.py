@@ -1,4 +1,4 @@
-"""Agents: the lifecycle state machine and the failure policy (pure; no I/O)."""
+"""Agents: the lifecycle state machine, the failure policy, and the manager that applies them."""
 
 from caxton.agents.lifecycle import (
     STATES,
@@ -16,6 +16,7 @@ from caxton.agents.lifecycle import (
     Unloaded,
     apply,
 )
+from caxton.agents.manager import AgentManager, AgentView, UnknownAgent
 from caxton.agents.policy import (
     Continue,
     Decision,
@@ -29,7 +30,9 @@ from caxton.agents.policy import (
 __all__ = [
     "STATES",
     "Action",
+    "AgentManager",
     "AgentState",
+    "AgentView",
     "Continue",
     "Decision",
     "Draining",
@@ -46,6 +49,7 @@ __all__ = [
     "StateName",
     "Stopped",
     "Transition",
+    "UnknownAgent",
     "Unloaded",
     "apply",
 ]

@@ -106,6 +106,23 @@ class Router:
                 endpoint.agent = None
         return endpoint
 
+    def requeue(self, name: str, messages: list[Message]) -> int:
+        """Put messages saved at shutdown back in `name`'s mailbox, in order, as they were.
+
+        They were routed once already: no new ids, no second judgement. What
+        does not fit becomes a dead letter. Returns how many were queued.
+        """
+        endpoint = self._endpoints.get(name)
+        if endpoint is None:
+            raise RouterError(f"no agent named {name!r} is registered")
+        queued = 0
+        for message in messages:
+            entry = self._encoded(message)
+            if entry is not None:
+                self._put(endpoint, entry)
+                queued += 1
+        return queued
+
     def get(self, name: str) -> Endpoint | None:
         return self._endpoints.get(name)
 

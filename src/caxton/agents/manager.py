@@ -1,0 +1,320 @@
+"""The agent manager: deploys, starts, stops, reloads and removes agents, durably.
+
+It is where the lifecycle's states meet their side effects: the runtime
+(validate, instantiate, close), the router (register, drain, swap, detach)
+and the store (modules, the registry, transitions, key-value data, queued
+messages). Each operation performs the side effect first, then applies the
+lifecycle action that describes what happened, then records it; so a state
+is never recorded for something that did not happen.
+
+One lock serialises operations on agents; delivery never takes it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from caxton.acl import is_agent_name
+from caxton.agents.lifecycle import (
+    AgentState,
+    Failed,
+    Module,
+    Running,
+    StateName,
+    Unloaded,
+    apply,
+)
+from caxton.errors import AgentInitFailed, CaxtonError, ConfigError, ModuleRejected
+from caxton.router import Dispatcher, Router, RouterError
+from caxton.runtime import AgentModule, Limits, Runtime, Sandbox
+from caxton.store import AgentNameTaken, AgentRecord, Store
+
+
+class UnknownAgent(CaxtonError, KeyError):
+    """No agent of that name is deployed."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no agent named {name!r} is deployed")
+        self.name = name
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    """What an operator sees of one agent."""
+
+    name: str
+    id: str
+    state: StateName
+    version: str
+    module_sha256: str
+    reason: str
+    config: Mapping[str, Any]
+    limits: Mapping[str, Any]
+
+
+class AgentManager:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        runtime: Runtime,
+        router: Router,
+        dispatcher: Dispatcher,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.runtime = runtime
+        self.router = router
+        self.dispatcher = dispatcher
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._states: dict[str, AgentState] = {}
+        self._sandboxes: dict[str, Sandbox] = {}
+
+    # Reading.
+
+    def get(self, name: str) -> AgentView:
+        with self._lock:
+            state = self._states.get(name)
+            record = self.store.agents.by_name(name)
+            if state is None or record is None:
+                raise UnknownAgent(name)
+            return _view(state, record)
+
+    def all(self) -> list[AgentView]:
+        with self._lock:
+            return [self.get(name) for name in sorted(self._states)]
+
+    def sandbox(self, name: str) -> Sandbox | None:
+        return self._sandboxes.get(name)
+
+    # Operations.
+
+    def deploy(
+        self,
+        name: str,
+        wasm: bytes,
+        *,
+        version: str = "1",
+        config: Mapping[str, Any] | None = None,
+        limits: Mapping[str, int] | None = None,
+        start: bool = True,
+    ) -> AgentView:
+        """Validate `wasm` and deploy it as `name`; started unless `start` is False.
+
+        A module that fails validation or `caxton_init` never becomes Running:
+        the agent is kept as Failed with the reason. Raises `ConfigError` for a
+        bad name or limits, `AgentNameTaken` when the name is in use.
+        """
+        if not is_agent_name(name):
+            raise ConfigError("name", f"{name!r} is not an agent name (1-63 of a-z 0-9 -)")
+        checked = self._limits(dict(limits or {}))
+        with self._lock:
+            if name in self._states:
+                raise AgentNameTaken(f"an agent named {name!r} is deployed already")
+            sha256 = self.store.modules.put(wasm)
+            module = Module(sha256, version)
+            unloaded = Unloaded.create(name, at=self._now(), reason="deploy")
+            record = self.store.agents.create(
+                name,
+                sha256,
+                version=version,
+                state=StateName.UNLOADED,
+                desired_state=StateName.RUNNING if start else StateName.STOPPED,
+                config=dict(config or {}),
+                limits=dict(limits or {}),
+                reason="deploy",
+            )
+            self._states[name] = unloaded
+            try:
+                self.runtime.load(wasm, memory_bytes=checked.memory_bytes)
+            except ModuleRejected as error:
+                self._enter(record, unloaded.fail(error.reason, module, at=self._now()))
+                return self.get(name)
+            self._enter(record, unloaded.load(module, at=self._now(), reason="validated"))
+            if start:
+                self._start(name, "deploy")
+            return self.get(name)
+
+    def start(self, name: str) -> AgentView:
+        with self._lock:
+            self._require(name)
+            self._start(name, "start")
+            self.store.agents.set_desired_state(self._record(name).id, StateName.RUNNING)
+            return self.get(name)
+
+    def stop(self, name: str, reason: str = "stop") -> AgentView:
+        """Drain: deliver what waits, refuse new messages, then stop and free the instance."""
+        with self._lock:
+            state = self._require(name)
+            record = self._record(name)
+            draining = apply(state, "stop", at=self._now(), reason=reason)
+            self._enter(record, draining)
+            endpoint = self.router.get(name)
+            if endpoint is not None:
+                self.dispatcher.drain(endpoint)
+            self._release(name)
+            self._enter(record, apply(draining, "stop", at=self._now(), reason="drained"))
+            self.store.agents.set_desired_state(record.id, StateName.STOPPED)
+            return self.get(name)
+
+    def remove(self, name: str) -> None:
+        """Free everything the agent holds: instance, memory, mailbox, registrations, data."""
+        with self._lock:
+            state = self._require(name)
+            record = self._record(name)
+            apply(state, "remove", at=self._now())  # refuses nothing today; keeps the rule
+            self._release(name)
+            del self._states[name]
+            self.store.agents.remove(record.id, "remove")
+            self.store.modules.remove_unused()
+
+    def reload(self, name: str, wasm: bytes, *, version: str) -> AgentView:
+        """Replace a running agent's module without losing or reordering a message.
+
+        The new version is validated and initialised beside the old one; only
+        then does delivery switch to it. If it fails, the old one keeps running
+        and the error is raised.
+        """
+        with self._lock:
+            state = self._require(name)
+            record = self._record(name)
+            sha256 = self.store.modules.put(wasm)
+            module = Module(sha256, version)
+            reloaded = apply(state, "reload", at=self._now(), module=module, reason="reload")
+            if isinstance(state, Running):
+                limits = self._limits(record.limits)
+                self._swap(name, record, self.runtime.load(wasm, limits.memory_bytes))
+            self.store.agents.deploy(record.id, sha256, version=version)
+            self._enter(self._record(name), reloaded)
+            return self.get(name)
+
+    # Restart and recovery.
+
+    def shutdown(self) -> int:
+        """Stop every agent, saving what waits in its mailbox; returns messages saved.
+
+        Desired states are kept, so `recover` brings back what was running.
+        """
+        saved = 0
+        with self._lock:
+            for name in list(self._sandboxes):
+                endpoint = self.router.get(name)
+                if endpoint is not None:
+                    endpoint.accepting = False
+                    with endpoint.turn_lock:  # after any turn in progress
+                        waiting = [message for message, _ in endpoint.mailbox.drain()]
+                    saved += self.store.queued.save(name, waiting)
+                self._release(name)
+        return saved
+
+    def recover(self) -> list[str]:
+        """Bring back every stored agent; start those meant to run, with their saved messages."""
+        started = []
+        with self._lock:
+            for record in self.store.agents.all():
+                module = Module(record.module_sha256, record.version)
+                unloaded = Unloaded.create(record.name, at=self._now(), reason="recover")
+                self._states[record.name] = unloaded.load(module, at=self._now())
+                self._enter(record, self._states[record.name])
+                if record.desired_state == StateName.RUNNING:
+                    self._start(record.name, "recover")
+                    started.append(record.name)
+                    self.router.requeue(record.name, self.store.queued.take(record.name))
+        return started
+
+    # Side effects.
+
+    def _start(self, name: str, reason: str) -> None:
+        state = self._states[name]
+        action = "restart" if isinstance(state, Failed) else "start"
+        running = apply(state, action, at=self._now(), reason=reason)  # refuses before acting
+        record = self._record(name)
+        wasm = self.store.modules.get(record.module_sha256)
+        if wasm is None:
+            raise ConfigError("module", f"module {record.module_sha256} of {name!r} is missing")
+        limits = self._limits(record.limits)
+        try:
+            module = self.runtime.load(wasm, memory_bytes=limits.memory_bytes)
+            self._sandboxes[name] = self._instantiate(name, record, module, limits)
+        except (ModuleRejected, AgentInitFailed, RouterError) as error:
+            if not isinstance(state, Failed):
+                self._enter(record, apply(state, "fail", at=self._now(), reason=str(error)))
+            return
+        self._enter(record, running)
+
+    def _instantiate(
+        self, name: str, record: AgentRecord, module: AgentModule, limits: Limits
+    ) -> Sandbox:
+        endpoint = self.router.get(name) or self.router.endpoint(name, limits.mailbox_capacity)
+        sandbox = self.runtime.instantiate(
+            module,
+            name=name,
+            agent_id=record.id,
+            host=endpoint,
+            kv=self.store.kv(record.id, limits.max_outbound_bytes),
+            config=record.config,
+            limits=limits,
+        )
+        if self.router.get(name) is None:
+            self.router.register(endpoint, sandbox)
+        return sandbox
+
+    def _swap(self, name: str, record: AgentRecord, module: AgentModule) -> None:
+        limits = self._limits(record.limits)
+        new = self._instantiate(name, record, module, limits)  # raises: the old one stays
+        self.router.replace(name, new)
+        self.runtime.remove(self._sandboxes[name])
+        self._sandboxes[name] = new
+
+    def _release(self, name: str) -> None:
+        self.router.detach(name)
+        sandbox = self._sandboxes.pop(name, None)
+        if sandbox is not None:
+            self.runtime.remove(sandbox)
+
+    # Helpers.
+
+    def _enter(self, record: AgentRecord, state: AgentState) -> None:
+        self._states[record.name] = state
+        self.store.agents.set_state(record.id, state.state, state.entered.reason)
+
+    def _require(self, name: str) -> AgentState:
+        state = self._states.get(name)
+        if state is None:
+            raise UnknownAgent(name)
+        return state
+
+    def _record(self, name: str) -> AgentRecord:
+        record = self.store.agents.by_name(name)
+        if record is None:
+            raise UnknownAgent(name)
+        return record
+
+    def _limits(self, overrides: Mapping[str, Any]) -> Limits:
+        defaults = self.runtime.config.default_limits
+        return defaults.override(self.runtime.config.memory, **overrides) if overrides else defaults
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+
+def _view(state: AgentState, record: AgentRecord) -> AgentView:
+    return AgentView(
+        name=record.name,
+        id=record.id,
+        state=state.state,
+        version=record.version,
+        module_sha256=record.module_sha256,
+        reason=state.entered.reason,
+        config=record.config,
+        limits=record.limits,
+    )

@@ -1,0 +1,213 @@
+"""The agent manager on a real SQLite store, real wasm agents and the real router."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from caxton.agents import AgentManager, StateName, UnknownAgent
+from caxton.errors import LifecycleError
+from caxton.router import Dispatcher, Router
+from caxton.runtime import Runtime, RuntimeConfig
+from caxton.store import Store
+from conftest import ALLOC, MEMORY, wat
+from routing import Inbox, inbox
+
+
+def example(name: str) -> str:
+    return resources.files("caxton.examples").joinpath(f"{name}.wat").read_text()
+
+
+ECHO = bytes(wasmtime.wat2wasm(example("echo")))
+# The same agent answering `confirm` instead of `inform`: a second version to reload to.
+ECHO_V2 = bytes(
+    wasmtime.wat2wasm(
+        example("echo").replace(
+            '"{\\"performative\\":\\"inform\\",\\"receiver\\":"',
+            '"{\\"performative\\":\\"cancel\\",\\"receiver\\":"',
+        )
+    )
+)
+BAD_INIT = wat(
+    f"""(module (memory (export "memory") 1) {ALLOC}
+  (func (export "caxton_init") (param i32 i32) (result i32) (i32.const 7))
+  (func (export "caxton_handle") (param i32 i32) (result i32) (i32.const 0)))"""
+)
+
+
+class Server:
+    """What a server holds for one data directory: store, runtime, router, manager."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.store = Store.open(data_dir)
+        self.runtime = Runtime(RuntimeConfig(memory=MEMORY))
+        self.router = Router()
+        self.dispatcher = Dispatcher(self.router, workers=0)
+        self.manager = AgentManager(
+            store=self.store, runtime=self.runtime, router=self.router, dispatcher=self.dispatcher
+        )
+        self.client: Inbox = inbox(self.router, "client")
+
+    def ask(self, receiver: str, content: object, **fields: object) -> None:
+        message = {"performative": "request", "sender": "client", "receiver": receiver}
+        self.router.post({**message, "content": content, **fields})
+
+    def close(self) -> None:
+        self.runtime.close()
+        self.store.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    running = Server(tmp_path / "data")
+    yield running
+    running.close()
+
+
+def test_a_deployed_agent_runs_and_answers(server: Server) -> None:
+    view = server.manager.deploy("echo", ECHO, version="1.0")
+    assert view.state is StateName.RUNNING
+    server.ask("echo", {"n": 1})
+    server.dispatcher.run_until_idle()
+    assert [m["content"] for m in server.client.messages] == [{"n": 1}]
+    record = server.store.agents.by_name("echo")
+    assert record is not None
+    assert (record.actual_state, record.desired_state, record.version) == (
+        "Running",
+        "Running",
+        "1.0",
+    )
+    assert [t.to_state for t in server.store.agents.transitions(record.id)] == [
+        "Unloaded",
+        "Loaded",
+        "Running",
+    ]
+
+
+def test_an_invalid_module_never_runs_and_the_reason_is_kept(server: Server) -> None:
+    view = server.manager.deploy("broken", b"\0asm\x01\0\0\0garbage")
+    assert view.state is StateName.FAILED
+    assert "broken" not in server.router.names()
+    record = server.store.agents.by_name("broken")
+    assert record is not None
+    history = server.store.agents.transitions(record.id)
+    assert "Running" not in [t.to_state for t in history]
+    assert history[-1].to_state == "Failed"
+    assert history[-1].reason == view.reason != ""
+
+
+def test_a_failing_init_never_runs_and_the_reason_is_kept(server: Server) -> None:
+    view = server.manager.deploy("bad", BAD_INIT)
+    assert view.state is StateName.FAILED
+    assert "caxton_init returned 7" in view.reason
+    assert server.runtime.running == 0
+    assert "bad" not in server.router.names()
+
+
+def test_stop_delivers_what_waits_then_refuses(server: Server) -> None:
+    server.manager.deploy("echo", ECHO)
+    for n in range(3):
+        server.ask("echo", n)
+    assert server.manager.stop("echo").state is StateName.STOPPED
+    server.ask("echo", "late", reply_with="r1")
+    server.dispatcher.run_until_idle()
+    assert [m["content"] for m in server.client.of("inform")] == [0, 1, 2]
+    [failure] = server.client.of("failure")
+    assert failure["in_reply_to"] == "r1"
+    assert server.runtime.running == 0
+    with pytest.raises(LifecycleError, match="cannot stop agent 'echo': it is Stopped"):
+        server.manager.stop("echo")
+    assert server.manager.start("echo").state is StateName.RUNNING
+
+
+def test_remove_frees_everything_the_agent_held(server: Server) -> None:
+    server.manager.deploy("echo", ECHO)
+    sandbox = server.manager.sandbox("echo")
+    assert sandbox is not None
+    freed = weakref.ref(sandbox)
+    agent_id = server.manager.get("echo").id
+    server.store.kv(agent_id, 1024).set(b"k", b"v")
+    server.ask("echo", "waiting")
+    del sandbox
+
+    server.manager.remove("echo")
+    gc.collect()
+
+    assert freed() is None
+    assert server.runtime.running == 0
+    assert server.router.names() == ["client"]
+    assert server.store.agents.by_name("echo") is None
+    assert server.store.kv(agent_id, 1024).get(b"k") is None
+    assert server.store.modules.hashes() == []
+    assert [letter.message["content"] for letter in server.router.dead_letters.recent()] == [
+        "waiting"
+    ]
+    with pytest.raises(UnknownAgent):
+        server.manager.get("echo")
+
+
+def test_after_a_graceful_restart_agents_state_and_queued_messages_are_back(
+    tmp_path: Path,
+) -> None:
+    first = Server(tmp_path / "data")
+    first.manager.deploy("ping", bytes(wasmtime.wat2wasm(example("ping"))), version="7")
+    first.manager.deploy("pong", bytes(wasmtime.wat2wasm(example("pong"))))
+    first.manager.deploy("echo", ECHO)
+    first.manager.stop("echo")
+    before = {view.name: view for view in first.manager.all()}
+    first.ask("ping", "start")
+    first.dispatcher.run_until_idle()
+    first.ask("pong", {"ping": 41})  # still queued at shutdown
+    assert first.manager.shutdown() == 1
+    first.close()
+
+    second = Server(tmp_path / "data")
+    assert second.manager.recover() == ["ping", "pong"]
+    after = {view.name: view for view in second.manager.all()}
+    assert {name: (v.id, v.version) for name, v in after.items()} == {
+        name: (v.id, v.version) for name, v in before.items()
+    }
+    assert [after[name].state for name in ("ping", "pong", "echo")] == [
+        StateName.RUNNING,
+        StateName.RUNNING,
+        StateName.LOADED,  # a stopped agent comes back validated, not running
+    ]
+    assert before["echo"].state is StateName.STOPPED
+    ping_id = after["ping"].id
+    assert second.store.kv(ping_id, 1024).get(b"rounds_done") == b"3"
+    second.dispatcher.run_until_idle()
+    assert [m["content"] for m in second.client.messages] == [{"pong": 41}]
+    second.close()
+
+
+def test_reload_swaps_versions_without_losing_or_reordering(server: Server) -> None:
+    server.manager.deploy("svc", ECHO, version="1")
+    for n in range(3):
+        server.ask("svc", n)
+    server.manager.reload("svc", ECHO_V2, version="2")
+    server.ask("svc", 3)
+    server.dispatcher.run_until_idle()
+    answers = [(m["performative"], m["content"]) for m in server.client.messages]
+    # Waiting messages are handled by the new version after the swap, in order.
+    assert answers == [("cancel", 0), ("cancel", 1), ("cancel", 2), ("cancel", 3)]
+    assert server.manager.get("svc").version == "2"
+    assert server.runtime.running == 1
+
+
+def test_a_reload_that_fails_init_keeps_the_old_version_running(server: Server) -> None:
+    server.manager.deploy("svc", ECHO, version="1")
+    with pytest.raises(Exception, match="caxton_init returned 7"):
+        server.manager.reload("svc", BAD_INIT, version="2")
+    server.ask("svc", "still here")
+    server.dispatcher.run_until_idle()
+    assert [(m["performative"], m["content"]) for m in server.client.messages] == [
+        ("inform", "still here")
+    ]
+    view = server.manager.get("svc")
+    assert (view.version, view.state) == ("1", StateName.RUNNING)
