@@ -12,7 +12,7 @@ import pytest
 import wasmtime
 
 from caxton.agents import AgentManager, StateName, UnknownAgent
-from caxton.errors import LifecycleError
+from caxton.errors import ConfigError, LifecycleError
 from caxton.router import Dispatcher, Router
 from caxton.runtime import Runtime, RuntimeConfig
 from caxton.store import Store
@@ -211,3 +211,61 @@ def test_a_reload_that_fails_init_keeps_the_old_version_running(server: Server) 
     ]
     view = server.manager.get("svc")
     assert (view.version, view.state) == ("1", StateName.RUNNING)
+
+
+# Traps on any message containing an "X"; otherwise logs "ok".
+FRAGILE = wat(
+    f"""(module (import "caxton" "log" (func $log (param i32 i32 i32)))
+  (memory (export "memory") 1) {ALLOC}
+  (data (i32.const 64) "ok")
+  (func (export "caxton_handle") (param $p i32) (param $n i32) (result i32) (local $i i32)
+    (block $done (loop $scan
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (if (i32.eq (i32.load8_u (i32.add (local.get $p) (local.get $i))) (i32.const 88))
+        (then unreachable))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $scan)))
+    (global.set $bump (i32.const 4096))
+    (call $log (i32.const 2) (i32.const 64) (i32.const 2))
+    (i32.const 0)))"""
+)
+POLICY = {"max_errors": 2, "max_restarts": 1, "backoff_initial_s": 0.01, "backoff_max_s": 0.01}
+
+
+def history(server: Server, name: str) -> list[str]:
+    record = server.store.agents.by_name(name)
+    assert record is not None
+    return [t.to_state for t in server.store.agents.transitions(record.id)]
+
+
+def test_repeated_handler_errors_restart_the_agent_then_fail_it(server: Server) -> None:
+    server.manager.deploy("fragile", FRAGILE, failure_policy=POLICY)
+    first = server.manager.sandbox("fragile")
+    server.ask("fragile", "X")
+    server.ask("fragile", "X")  # the second error in the window trips the policy
+    server.dispatcher.run_until_idle()
+    server.ask("fragile", "fine")  # accepted while the agent waits for its restart
+    server.dispatcher.run_until_idle()
+
+    assert server.manager.wait(lambda: history(server, "fragile")[-2:] == ["Failed", "Running"], 10)
+    second = server.manager.sandbox("fragile")
+    assert second is not None
+    assert second is not first
+    server.dispatcher.run_until_idle()
+    assert second.messages_handled == 1  # "fine", kept through the restart
+
+    server.ask("fragile", "X")
+    server.ask("fragile", "X")  # trips again: no restarts left
+    server.dispatcher.run_until_idle()
+    assert server.manager.wait(lambda: server.manager.get("fragile").state is StateName.FAILED, 10)
+    view = server.manager.get("fragile")
+    assert view.reason.startswith("2 handler errors in 60s")
+    assert view.reason.endswith("gave up after 1 restarts")
+    assert "fragile" not in server.router.names()
+    assert server.runtime.running == 0
+
+
+def test_a_bad_failure_policy_is_refused_naming_the_setting(server: Server) -> None:
+    with pytest.raises(ConfigError, match=r"failure_policy\.max_errors"):
+        server.manager.deploy("echo", ECHO, failure_policy={"max_errors": 0})
+    assert server.store.agents.by_name("echo") is None

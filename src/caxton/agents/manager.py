@@ -12,6 +12,7 @@ One lock serialises operations on agents; delivery never takes it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,10 +30,16 @@ from caxton.agents.lifecycle import (
     Unloaded,
     apply,
 )
-from caxton.errors import AgentInitFailed, CaxtonError, ConfigError, ModuleRejected
+from caxton.agents.policy import Continue, Fail, FailurePolicy, FailureTracker, Restart
+from caxton.errors import AgentInitFailed, CaxtonError, ConfigError, ErrorClass, ModuleRejected
 from caxton.router import Dispatcher, Router, RouterError
 from caxton.runtime import AgentModule, Limits, Runtime, Sandbox
 from caxton.store import AgentNameTaken, AgentRecord, Store
+
+log = logging.getLogger("caxton.agents")
+
+# Where a deploy's failure policy is kept, beside the limits it belongs with.
+_POLICY_KEY = "failure_policy"
 
 
 class UnknownAgent(CaxtonError, KeyError):
@@ -76,8 +83,17 @@ class AgentManager:
         self.dispatcher = dispatcher
         self._clock = clock
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
         self._states: dict[str, AgentState] = {}
         self._sandboxes: dict[str, Sandbox] = {}
+        # Failure policy: touched from dispatcher threads inside an agent's
+        # turn, so under a lock of its own, never the manager's (an operation
+        # holding the manager's lock may be waiting for that very turn).
+        self._policy_lock = threading.Lock()
+        self._trackers: dict[str, FailureTracker] = {}
+        self._pending: set[str] = set()
+        self._timers: list[threading.Timer] = []
+        router.on_handler_error = self._handler_error
 
     # Reading.
 
@@ -106,6 +122,7 @@ class AgentManager:
         version: str = "1",
         config: Mapping[str, Any] | None = None,
         limits: Mapping[str, int] | None = None,
+        failure_policy: Mapping[str, Any] | None = None,
         start: bool = True,
     ) -> AgentView:
         """Validate `wasm` and deploy it as `name`; started unless `start` is False.
@@ -117,6 +134,10 @@ class AgentManager:
         if not is_agent_name(name):
             raise ConfigError("name", f"{name!r} is not an agent name (1-63 of a-z 0-9 -)")
         checked = self._limits(dict(limits or {}))
+        FailurePolicy.from_mapping(failure_policy or {}, setting="failure_policy")  # check now
+        stored_limits: dict[str, Any] = dict(limits or {})
+        if failure_policy:
+            stored_limits[_POLICY_KEY] = dict(failure_policy)
         with self._lock:
             if name in self._states:
                 raise AgentNameTaken(f"an agent named {name!r} is deployed already")
@@ -130,7 +151,7 @@ class AgentManager:
                 state=StateName.UNLOADED,
                 desired_state=StateName.RUNNING if start else StateName.STOPPED,
                 config=dict(config or {}),
-                limits=dict(limits or {}),
+                limits=stored_limits,
                 reason="deploy",
             )
             self._states[name] = unloaded
@@ -205,6 +226,7 @@ class AgentManager:
         Desired states are kept, so `recover` brings back what was running.
         """
         saved = 0
+        self.cancel_timers()
         with self._lock:
             for name in list(self._sandboxes):
                 endpoint = self.router.get(name)
@@ -249,6 +271,9 @@ class AgentManager:
             if not isinstance(state, Failed):
                 self._enter(record, apply(state, "fail", at=self._now(), reason=str(error)))
             return
+        policy = FailurePolicy.from_mapping(record.limits.get(_POLICY_KEY, {}))
+        with self._policy_lock:
+            self._trackers[name] = FailureTracker(policy)
         self._enter(record, running)
 
     def _instantiate(
@@ -276,16 +301,95 @@ class AgentManager:
         self._sandboxes[name] = new
 
     def _release(self, name: str) -> None:
+        with self._policy_lock:
+            self._trackers.pop(name, None)
         self.router.detach(name)
         sandbox = self._sandboxes.pop(name, None)
         if sandbox is not None:
             self.runtime.remove(sandbox)
+
+    # The failure policy.
+
+    def _handler_error(self, name: str, error_class: ErrorClass, reason: str) -> None:
+        """A delivery to `name` failed (dispatcher thread, inside its turn): judge it."""
+        with self._policy_lock:
+            tracker = self._trackers.get(name)
+            if tracker is None or name in self._pending:
+                return
+            decision = tracker.record_error(time.monotonic(), error_class, reason)
+            if isinstance(decision, Continue):
+                return
+            self._pending.add(name)
+        self.router.pause(name)  # messages wait for the restart (or fail with the agent)
+        self._later(0.0, self._carry_out, name, decision)
+
+    def _carry_out(self, name: str, decision: Restart | Fail) -> None:
+        with self._lock:
+            state = self._states.get(name)
+            if not isinstance(state, Running):  # stopped or removed meanwhile
+                self._settled(name)
+                return
+            record = self._record(name)
+            if isinstance(decision, Fail):
+                self._release(name)
+                self._enter(record, state.fail(decision.reason, at=self._now()))
+                self._settled(name)
+                return
+            retry_at = datetime.fromtimestamp(self._clock() + decision.delay_s, UTC)
+            failed = state.fail(decision.reason, at=self._now(), retry_at=retry_at)
+            self._enter(record, failed)
+        self._later(decision.delay_s, self._restart, name)
+
+    def _restart(self, name: str) -> None:
+        """A fresh instance, same module, same mailbox: what waited is delivered to it."""
+        with self._lock:
+            state = self._states.get(name)
+            if not isinstance(state, Failed):
+                self._settled(name)
+                return
+            record = self._record(name)
+            wasm = self.store.modules.get(record.module_sha256) or b""
+            limits = self._limits(record.limits)
+            try:
+                self._swap(name, record, self.runtime.load(wasm, limits.memory_bytes))
+            except (ModuleRejected, AgentInitFailed) as error:
+                # Stays Failed, instance freed; an operator can reload or restart it.
+                log.warning("restart of %s failed: %s", name, error.reason)
+                self._release(name)
+                self._settled(name)
+                return
+            self._enter(record, state.restart(at=self._now(), reason="failure policy"))
+            self.router.resume(name)
+            self._settled(name)
+
+    def _settled(self, name: str) -> None:
+        with self._policy_lock:
+            self._pending.discard(name)
+
+    def _later(self, delay_s: float, action: Callable[..., None], *args: object) -> None:
+        timer = threading.Timer(delay_s, action, args)
+        timer.daemon = True  # a pending restart must not keep the process alive
+        self._timers = [t for t in self._timers if t.is_alive()]
+        self._timers.append(timer)
+        timer.start()
+
+    def cancel_timers(self) -> None:
+        """Forget pending restarts (at shutdown)."""
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
 
     # Helpers.
 
     def _enter(self, record: AgentRecord, state: AgentState) -> None:
         self._states[record.name] = state
         self.store.agents.set_state(record.id, state.state, state.entered.reason)
+        self._changed.notify_all()
+
+    def wait(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Wait until `done()` holds after some state change (restarts happen on timers)."""
+        with self._changed:
+            return self._changed.wait_for(done, timeout)
 
     def _require(self, name: str) -> AgentState:
         state = self._states.get(name)
@@ -299,7 +403,8 @@ class AgentManager:
             raise UnknownAgent(name)
         return record
 
-    def _limits(self, overrides: Mapping[str, Any]) -> Limits:
+    def _limits(self, stored: Mapping[str, Any]) -> Limits:
+        overrides = {key: value for key, value in stored.items() if key != _POLICY_KEY}
         defaults = self.runtime.config.default_limits
         return defaults.override(self.runtime.config.memory, **overrides) if overrides else defaults
 

@@ -117,6 +117,9 @@ class Dispatcher:
         # The turn lock lets the router swap or detach the agent between turns
         # (hot reload, removal) without racing a turn in progress.
         with endpoint.turn_lock:
+            if endpoint.paused:
+                endpoint.mailbox.park()  # `Router.resume` schedules it again
+                return
             self._deliver(endpoint)
         if endpoint.mailbox.end_turn():
             self.router.ready.push(endpoint)

@@ -45,6 +45,7 @@ class Endpoint:
         "logger",
         "mailbox",
         "name",
+        "paused",
         "router",
         "sent",
         "turn_lock",
@@ -57,6 +58,7 @@ class Endpoint:
         self.agent: Recipient | None = None
         self.accepting = True  # False while draining: new messages are refused
         self.turn_lock = threading.Lock()  # held by a dispatcher turn
+        self.paused = False  # True while restarting: messages wait, none is delivered
         self.sent = 0
         self.capabilities: list[dict[str, Any]] = []
         self.logger = logging.getLogger(f"caxton.agent.{name}")

@@ -77,6 +77,19 @@ class Mailbox:
             self.scheduled = False
             return False
 
+    def park(self) -> None:
+        """End a turn without taking anything: the agent is paused; messages wait."""
+        with self._lock:
+            self.scheduled = False
+
+    def claim(self) -> bool:
+        """True when messages wait and no turn was due: the caller must schedule one."""
+        with self._lock:
+            if self.scheduled or not self._items:
+                return False
+            self.scheduled = True
+            return True
+
     def drain(self) -> list[Entry]:
         """Everything still waiting, for an agent that is leaving."""
         with self._lock:

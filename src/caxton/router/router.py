@@ -50,9 +50,14 @@ class Router:
         seed: int | None = None,
         on_route: Callable[[Message], None] | None = None,
     ) -> None:
-        """`on_route` sees every message accepted for delivery, on the thread that sent it."""
+        """`on_route` sees every message accepted for delivery, on the thread that sent it.
+
+        `on_handler_error(agent, error_class, reason)`, when set, hears of every
+        failed delivery, on the dispatcher's thread inside the agent's turn.
+        """
         self.clock = clock
         self.on_route = on_route
+        self.on_handler_error: Callable[[str, ErrorClass, str], None] | None = None
         self.conversations = conversations or ConversationManager(clock=clock)
         self.dead_letters = dead_letters or DeadLetters(clock)
         self.ready = ReadyQueue()
@@ -97,6 +102,20 @@ class Router:
         with endpoint.turn_lock:
             previous, endpoint.agent = endpoint.agent, agent
         return previous
+
+    def pause(self, name: str) -> None:
+        """Hold delivery to `name` from its next turn on; messages keep being accepted."""
+        endpoint = self._endpoints.get(name)
+        if endpoint is not None:
+            endpoint.paused = True
+
+    def resume(self, name: str) -> None:
+        """Deliver to `name` again, starting with what waited while it was paused."""
+        endpoint = self._endpoints.get(name)
+        if endpoint is not None:
+            endpoint.paused = False
+            if endpoint.mailbox.claim():
+                self.ready.push(endpoint)
 
     def detach(self, name: str) -> Endpoint | None:
         """Deregister `name` and wait for a turn in progress; its agent is then free to close."""
@@ -246,6 +265,8 @@ class Router:
         """`endpoint`'s handler failed on `messages`: dead letters, and failures owed."""
         error_class = error.error_class if isinstance(error, HandlerError) else ErrorClass.SYSTEM
         reason = error.reason if isinstance(error, HandlerError) else repr(error)
+        if self.on_handler_error is not None:
+            self.on_handler_error(endpoint.name, error_class, reason)
         for message in messages:
             self.dead_letters.keep(message, endpoint.name, f"{error_class.value}: {reason}")
             if message.get("performative") in EXPECTS_ANSWER:
