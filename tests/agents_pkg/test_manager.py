@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gc
+import select
+import signal
+import subprocess
+import sys
 import weakref
 from collections.abc import Iterator
 from importlib import resources
@@ -269,3 +273,58 @@ def test_a_bad_failure_policy_is_refused_naming_the_setting(server: Server) -> N
     with pytest.raises(ConfigError, match=r"failure_policy\.max_errors"):
         server.manager.deploy("echo", ECHO, failure_policy={"max_errors": 0})
     assert server.store.agents.by_name("echo") is None
+
+
+def test_rollback_returns_to_the_previous_version_even_after_a_restart(tmp_path: Path) -> None:
+    first = Server(tmp_path / "data")
+    first.manager.deploy("svc", ECHO, version="1")
+    with pytest.raises(LifecycleError, match="no previous version"):
+        first.manager.rollback("svc")
+    first.manager.reload("svc", ECHO_V2, version="2")
+    assert first.manager.rollback("svc").version == "1"
+    first.ask("svc", "a")
+    first.dispatcher.run_until_idle()
+    assert [m["performative"] for m in first.client.messages] == ["inform"]
+    first.manager.reload("svc", ECHO_V2, version="2")
+    first.manager.shutdown()
+    first.close()
+
+    second = Server(tmp_path / "data")
+    second.manager.recover()
+    assert second.manager.rollback("svc").version == "1"
+    second.ask("svc", "b")
+    second.dispatcher.run_until_idle()
+    assert [(m["performative"], m["content"]) for m in second.client.messages] == [("inform", "b")]
+    second.close()
+
+
+def test_after_kill_9_under_load_the_store_is_sound_and_the_server_starts(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    script = Path(__file__).with_name("busy_server.py")
+    with subprocess.Popen(
+        [sys.executable, str(script), str(data)], stdout=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        try:
+            ready, _, _ = select.select([process.stdout], [], [], 60)
+            assert ready, "the busy server never got going"
+            assert process.stdout.readline().strip() == "loaded"
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(30)
+    assert process.returncode == -signal.SIGKILL
+
+    server = Server(data)
+    assert server.store.integrity_problems() == []
+    records = server.store.agents.all()
+    assert {"ping", "pong", "echo"} <= {record.name for record in records}
+    assert all(record.module_sha256 in server.store.modules for record in records)
+    started = server.manager.recover()
+    assert {"ping", "pong", "echo"} <= set(started)
+    assert all(view.state is StateName.RUNNING for view in server.manager.all())
+    server.ask("echo", "after the crash")
+    server.dispatcher.run_until_idle()
+    assert {"after the crash"} <= {m["content"] for m in server.client.messages}
+    server.close()

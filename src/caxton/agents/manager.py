@@ -12,6 +12,7 @@ One lock serialises operations on agents; delivery never takes it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -24,9 +25,11 @@ from caxton.acl import is_agent_name
 from caxton.agents.lifecycle import (
     AgentState,
     Failed,
+    Loaded,
     Module,
     Running,
     StateName,
+    Stopped,
     Unloaded,
     apply,
 )
@@ -218,6 +221,25 @@ class AgentManager:
             self._enter(self._record(name), reloaded)
             return self.get(name)
 
+    def rollback(self, name: str) -> AgentView:
+        """Back to the version before the current one, the same way `reload` goes forward."""
+        with self._lock:
+            state = self._require(name)
+            record = self._record(name)
+            rolled = apply(state, "rollback", at=self._now(), reason="rollback")
+            if not isinstance(rolled, Running | Stopped | Loaded):  # pragma: no cover - table
+                raise AssertionError(f"rollback led {name!r} to {rolled.state}")
+            target = rolled.module
+            wasm = self.store.modules.get(target.sha256)
+            if wasm is None:
+                raise ConfigError("module", f"module {target} of {name!r} is no longer stored")
+            if isinstance(state, Running):
+                limits = self._limits(record.limits)
+                self._swap(name, record, self.runtime.load(wasm, limits.memory_bytes))
+            self.store.agents.deploy(record.id, target.sha256, version=target.version)
+            self._enter(self._record(name), rolled)
+            return self.get(name)
+
     # Restart and recovery.
 
     def shutdown(self) -> int:
@@ -245,8 +267,16 @@ class AgentManager:
             for record in self.store.agents.all():
                 module = Module(record.module_sha256, record.version)
                 unloaded = Unloaded.create(record.name, at=self._now(), reason="recover")
-                self._states[record.name] = unloaded.load(module, at=self._now())
-                self._enter(record, self._states[record.name])
+                loaded = unloaded.load(module, at=self._now(), reason="recover")
+                # The version before this one, so rollback works after a restart too.
+                earlier = [
+                    Module(d.module_sha256, d.version)
+                    for d in self.store.agents.deployments(record.id)
+                    if (d.module_sha256, d.version) != (module.sha256, module.version)
+                ]
+                if earlier:
+                    loaded = dataclasses.replace(loaded, previous=earlier[-1])
+                self._enter(record, loaded)
                 if record.desired_state == StateName.RUNNING:
                     self._start(record.name, "recover")
                     started.append(record.name)
