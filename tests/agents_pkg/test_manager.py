@@ -152,6 +152,9 @@ def test_remove_frees_everything_the_agent_held(server: Server) -> None:
     assert [letter.message["content"] for letter in server.router.dead_letters.recent()] == [
         "waiting"
     ]
+    [kept] = server.store.dead_letters.recent()  # and durably, in the store
+    assert (kept.receiver, kept.message["content"]) == ("echo", "waiting")
+    assert "stopped before delivery" in kept.reason
     with pytest.raises(UnknownAgent):
         server.manager.get("echo")
 

@@ -35,7 +35,7 @@ from caxton.agents.lifecycle import (
 )
 from caxton.agents.policy import Continue, Fail, FailurePolicy, FailureTracker, Restart
 from caxton.errors import AgentInitFailed, CaxtonError, ConfigError, ErrorClass, ModuleRejected
-from caxton.router import Dispatcher, Router, RouterError
+from caxton.router import DeadLetter, Dispatcher, Router, RouterError
 from caxton.runtime import AgentModule, Limits, Runtime, Sandbox
 from caxton.store import AgentNameTaken, AgentRecord, Store
 
@@ -97,6 +97,7 @@ class AgentManager:
         self._pending: set[str] = set()
         self._timers: list[threading.Timer] = []
         router.on_handler_error = self._handler_error
+        router.dead_letters.sink = self._keep_dead_letter
 
     # Reading.
 
@@ -337,6 +338,9 @@ class AgentManager:
         sandbox = self._sandboxes.pop(name, None)
         if sandbox is not None:
             self.runtime.remove(sandbox)
+
+    def _keep_dead_letter(self, letter: DeadLetter) -> None:
+        self.store.dead_letters.keep(letter.message, letter.receiver, letter.reason, letter.at)
 
     # The failure policy.
 

@@ -27,10 +27,15 @@ class DeadLetters:
         self._clock = clock
         self._letters: deque[DeadLetter] = deque(maxlen=capacity)
         self.total = 0
+        # Where each letter is also kept for good (the store), when set.
+        self.sink: Callable[[DeadLetter], None] | None = None
 
     def keep(self, message: dict[str, Any], receiver: str | None, reason: str) -> None:
-        self._letters.append(DeadLetter(self._clock(), receiver, reason, message))
+        letter = DeadLetter(self._clock(), receiver, reason, message)
+        self._letters.append(letter)
         self.total += 1
+        if self.sink is not None:
+            self.sink(letter)
 
     def recent(self, limit: int | None = None) -> list[DeadLetter]:
         """The newest `limit` dead letters (all that are kept when None), oldest first."""
