@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
-import psutil  # type: ignore[import-untyped,unused-ignore]  # older psutil has no stubs
+import psutil
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -130,6 +130,14 @@ _UNESCAPE: Final = re.compile(r'\\([\\"])')
 _BARE: Final = re.compile(r'[^\x00-\x20()#0-9\-@":+.?][^\x00-\x20()"]*')
 _NAME_UNSAFE: Final = re.compile(r'[\x00-\x20()"%]')
 _WHITESPACE: Final = re.compile(r"[\x00-\x20]*")
+
+
+def _end_of(run: re.Pattern[str], text: str, pos: int) -> int:
+    """Where a run of `run` (a pattern that also matches nothing) starting at `pos` ends."""
+    found = run.match(text, pos)
+    return pos if found is None else found.end()
+
+
 _ITEMS: Final = re.compile(r"[^\x00-\x20]+")
 _DATETIME: Final = re.compile(
     r"([+-])?([0-9]{4})([0-9]{2})([0-9]{2})[Tt]([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{3})([A-Za-z])?"
@@ -291,7 +299,7 @@ class _Reader:
         """
         match = _TOKEN.match(self.text, self.pos)
         if match is None:  # only an unterminated StringLiteral matches no rule
-            start = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]  # matches empty
+            start = _end_of(_WHITESPACE, self.text, self.pos)
             raise self.error(start, "unterminated string: no closing '\"'", field)
         kind = match.lastindex or _END
         self.pos = match.end()
@@ -379,7 +387,7 @@ class _Reader:
             names = self.agents(key)
             message[key] = names[0] if len(names) == 1 else names
         elif key == "reply_by":
-            at = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]  # matches empty
+            at = _end_of(_WHITESPACE, self.text, self.pos)
             message[key] = self.reply_by(self.value(key), at)
         else:
             message[key] = self.value(key)
@@ -429,7 +437,7 @@ class _Reader:
         level = 0
         while True:
             run_start = pos
-            pos = _RUN.match(text, pos).end()  # type: ignore[union-attr]  # matches empty
+            pos = _end_of(_RUN, text, pos)
             char = text[pos : pos + 1]
             if char == "(":
                 level += 1
@@ -446,7 +454,7 @@ class _Reader:
                 raise self.error(start, "unclosed '(': input ends inside it", field)
             elif pos > run_start and text[pos - 1] > " ":
                 # A '"' or '#' inside a Word belongs to it (SC00070's Word rule).
-                pos = _WORD_TAIL.match(text, pos).end()  # type: ignore[union-attr]  # matches empty
+                pos = _end_of(_WORD_TAIL, text, pos)
             elif char == '"':
                 match = _STRING_LITERAL.match(text, pos)
                 if match is None:

@@ -129,7 +129,7 @@ class _Args:
 
     @property
     def new_module(self) -> Module:
-        if self.module is None:  # pragma: no cover - `apply` checked it
+        if self.module is None:
             raise AssertionError("apply let an action that takes a module through without one")
         return self.module
 

@@ -25,7 +25,6 @@ from caxton.acl import is_agent_name
 from caxton.agents.lifecycle import (
     AgentState,
     Failed,
-    Loaded,
     Module,
     Running,
     StateName,
@@ -227,9 +226,9 @@ class AgentManager:
         with self._lock:
             state = self._require(name)
             record = self._record(name)
-            rolled = apply(state, "rollback", at=self._now(), reason="rollback")
-            if not isinstance(rolled, Running | Stopped | Loaded):  # pragma: no cover - table
-                raise AssertionError(f"rollback led {name!r} to {rolled.state}")
+            if not isinstance(state, Running | Stopped | Failed):
+                raise state.refusal("rollback")
+            rolled = state.rollback(at=self._now(), reason="rollback")
             target = rolled.module
             wasm = self.store.modules.get(target.sha256)
             if wasm is None:

@@ -32,7 +32,7 @@ import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Final, TypeAlias, final
+from typing import Any, Final, TypeAlias, final
 
 from caxton.errors import ConfigError, ErrorClass
 
@@ -99,7 +99,9 @@ class FailurePolicy:
                     f"{setting}.{key}", f"unknown setting (known: {', '.join(sorted(known))})"
                 )
         try:
-            return cls(**data)  # type: ignore[arg-type]  # checked in __post_init__
+            # Untyped input (TOML, JSON): __post_init__ checks every value's type.
+            settings: dict[str, Any] = dict(data)
+            return cls(**settings)
         except ConfigError as error:
             if setting == _SETTING:
                 raise

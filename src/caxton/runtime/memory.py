@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 # psutil ships no type information; `unused-ignore` keeps this line valid once stubs exist.
-import psutil  # type: ignore[import-untyped,unused-ignore]  # older psutil has no stubs
+import psutil
 
 from caxton.errors import ConfigError
 
