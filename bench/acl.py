@@ -14,22 +14,16 @@ machines.
 
 from __future__ import annotations
 
-import argparse
-import gc
-import importlib.metadata
-import json
-import os
-import platform
-import statistics
+import functools
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+import timing
 from caxton.acl import (
     decode_fipa,
     decode_json,
@@ -38,6 +32,7 @@ from caxton.acl import (
     validate_message,
     validate_outbound,
 )
+from timing import machine, mean_ns, no_gc, p50, summary
 
 TARGETS = {"acl_overhead_us_max": 5.0}
 
@@ -95,45 +90,6 @@ def outbound_only(message: dict[str, Any]) -> Callable[[], object]:
 # ---- timing ----
 
 
-@contextmanager
-def no_gc() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def p50(samples: list[float]) -> float:
-    return statistics.median(samples)
-
-
-def p90(samples: list[float]) -> float:
-    if len(samples) < 2:
-        return samples[0]
-    return statistics.quantiles(samples, n=10, method="inclusive")[8]
-
-
-def summary(samples: list[float], digits: int = 3) -> dict[str, Any]:
-    return {
-        "p50": round(p50(samples), digits),
-        "p90": round(p90(samples), digits),
-        "runs": len(samples),
-    }
-
-
-def mean_us(action: Callable[[], object], count: int) -> float:
-    """Mean time of `action()` over `count` back-to-back calls, in microseconds."""
-    loop = range(count)
-    start = time.perf_counter_ns()
-    for _ in loop:
-        action()
-    return (time.perf_counter_ns() - start) / count / 1e3
-
-
 def measure(actions: dict[str, Callable[[], object]], plan: Plan) -> dict[str, list[float]]:
     """Per-call means of each action, one per batch; actions take turns within a batch,
     so drift affects them alike."""
@@ -144,7 +100,7 @@ def measure(actions: dict[str, Callable[[], object]], plan: Plan) -> dict[str, l
     for _ in range(plan.batches):
         with no_gc():
             for name, action in actions.items():
-                samples[name].append(mean_us(action, plan.per_batch))
+                samples[name].append(mean_ns(action, plan.per_batch) / 1e3)
     return samples
 
 
@@ -159,16 +115,6 @@ def check_trips() -> None:
             raise RuntimeError("the FIPA trip changed the message")
 
 
-def machine() -> dict[str, Any]:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "nproc": cpus,
-        "python": platform.python_version(),
-        "orjson": importlib.metadata.version("orjson"),
-        "platform": platform.platform(),
-    }
-
-
 def run(plan: Plan, quick: bool) -> dict[str, Any]:
     began = time.perf_counter()
     check_trips()
@@ -177,9 +123,9 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
     for kind, data in MESSAGES.items():
         fipa = encode_fipa(orjson.loads(data)).encode()
         sizes[kind] = {"json_bytes": len(data), "fipa_bytes": len(fipa)}
-        actions[f"json/{kind}"] = lambda data=data: json_trip(data)  # type: ignore[misc]
-        actions[f"fipa/{kind}"] = lambda fipa=fipa: fipa_trip(fipa)  # type: ignore[misc]
-        actions[f"baseline/{kind}"] = lambda data=data: baseline_trip(data)  # type: ignore[misc]
+        actions[f"json/{kind}"] = functools.partial(json_trip, data)
+        actions[f"fipa/{kind}"] = functools.partial(fipa_trip, fipa)
+        actions[f"baseline/{kind}"] = functools.partial(baseline_trip, data)
         actions[f"outbound/{kind}"] = outbound_only(orjson.loads(data))
     samples = measure(actions, plan)
 
@@ -213,7 +159,7 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
             "acl_overhead_us_max": max(overhead.values()) <= TARGETS["acl_overhead_us_max"]
         },
         "messages_per_batch": plan.per_batch,
-        "machine": machine(),
+        "machine": machine("orjson"),
         "quick": quick,
     }
     results["elapsed_s"] = round(time.perf_counter() - began, 2)
@@ -221,14 +167,7 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--quick", action="store_true", help="few iterations: a smoke run of a few seconds"
-    )
-    args = parser.parse_args(argv)
-    results = run(QUICK if args.quick else FULL, args.quick)
-    print(json.dumps(results, indent=2))
-    return 0
+    return timing.main(__doc__, run, QUICK, FULL, argv)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,6 @@ compiled once), into a real SQLite store in a temporary data directory.
 
 from __future__ import annotations
 
-import argparse
-import importlib.metadata
-import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -24,12 +20,16 @@ from typing import Any
 
 import wasmtime
 
+import timing
 from caxton.agents import AgentManager, StateName
 from caxton.router import Dispatcher, Router
 from caxton.runtime import MemoryConfiguration, Runtime, RuntimeConfig
 from caxton.store import Store
+from timing import machine
 
 TARGET_P50_MS = 1000.0
+FULL = 200  # deploys of each kind
+QUICK = 20
 
 
 def echo_variant(number: int) -> bytes:
@@ -55,11 +55,8 @@ def measure(manager: AgentManager, prefix: str, runs: int, module: Callable[[int
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    runs = 20 if parser.parse_args(argv).quick else 200
-    started = time.perf_counter()
+def run(runs: int, quick: bool) -> dict[str, Any]:
+    began = time.perf_counter()
     same = echo_variant(-1)
     with tempfile.TemporaryDirectory() as data_dir, Store.open(data_dir) as store:
         runtime = Runtime(RuntimeConfig(memory=MemoryConfiguration.compute(8 * 1024**3)))
@@ -67,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         manager = AgentManager(
             store=store, runtime=runtime, router=router, dispatcher=Dispatcher(router, workers=0)
         )
-        result = {
+        result: dict[str, Any] = {
             "deploy_new_module_ms": measure(manager, "new", runs, echo_variant),
             "deploy_known_module_ms": measure(manager, "known", runs, lambda _: same),
         }
@@ -76,14 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     result["meets_targets"] = {
         "deploy_p50_ms_max": result["deploy_new_module_ms"]["p50"] <= TARGET_P50_MS
     }
-    result["machine"] = {
-        "python": platform.python_version(),
-        "wasmtime": importlib.metadata.version("wasmtime"),
-    }
-    result["elapsed_s"] = round(time.perf_counter() - started, 2)
-    json.dump(result, sys.stdout, indent=2)
-    print()
-    return 0
+    result["machine"] = machine("wasmtime")
+    result["quick"] = quick
+    result["elapsed_s"] = round(time.perf_counter() - began, 2)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    return timing.main(__doc__, run, QUICK, FULL, argv)
 
 
 if __name__ == "__main__":

@@ -41,14 +41,9 @@ The garbage collector stays enabled: a server runs with it.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
-import importlib.metadata
 import itertools
-import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -58,6 +53,7 @@ from typing import Any, Final
 
 import orjson
 
+import timing
 from agents import Counters, compile_wat, fan_out, ping, pong, sink
 from caxton.router import Dispatcher, Router, attach
 from caxton.runtime import (
@@ -68,6 +64,7 @@ from caxton.runtime import (
     RuntimeConfig,
     Sandbox,
 )
+from timing import machine
 
 TARGETS: Final = {
     "unbatched_msgs_per_s_min": 100_000,
@@ -598,17 +595,6 @@ def best(results: dict[str, Any], families: Iterable[str]) -> tuple[float, str]:
     return max(found)
 
 
-def machine() -> dict[str, Any]:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "nproc": cpus,
-        "python": platform.python_version(),
-        "wasmtime": importlib.metadata.version("wasmtime"),
-        "orjson": importlib.metadata.version("orjson"),
-        "platform": platform.platform(),
-    }
-
-
 def run(plan: Plan, quick: bool) -> dict[str, Any]:
     began = time.perf_counter()
     baseline = measure_baseline(plan)
@@ -647,21 +633,14 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
             "round_trip_p50_us_max": "round_trip_us/workers_0",
             "round_trip_p99_us_max": "round_trip_us/workers_0",
         },
-        "machine": machine(),
+        "machine": machine("wasmtime", "orjson"),
         "quick": quick,
         "elapsed_s": round(time.perf_counter() - began, 2),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--quick", action="store_true", help="few iterations: a smoke run of a few seconds"
-    )
-    args = parser.parse_args(argv)
-    results = run(QUICK if args.quick else FULL, args.quick)
-    print(json.dumps(results, indent=2))
-    return 0
+    return timing.main(__doc__, run, QUICK, FULL, argv)
 
 
 if __name__ == "__main__":

@@ -14,25 +14,18 @@ Every agent is hand-written WAT below, compiled with `wasmtime.wat2wasm`.
 
 from __future__ import annotations
 
-import argparse
-import gc
-import importlib.metadata
-import json
-import os
-import platform
 import secrets
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import wasmtime
 
+import timing
+from agents import compile_wat
 from caxton.runtime import (
     InMemoryKeyValueStore,
     LogLevel,
@@ -41,6 +34,7 @@ from caxton.runtime import (
     RuntimeConfig,
     Sandbox,
 )
+from timing import machine, mean_ns, no_gc, p50, summary
 
 TARGETS = {"start_cached_p50_ms_max": 2.0, "empty_handler_p50_us_max": 3.0}
 
@@ -180,10 +174,6 @@ def start_agent(nonce: str) -> bytes:
     )
 
 
-def compile_wat(text: str) -> bytes:
-    return bytes(wasmtime.wat2wasm(text))
-
-
 class BenchHost:
     """An `AgentHost` that accepts everything and keeps nothing but a count."""
 
@@ -208,45 +198,6 @@ class BenchHost:
 
 
 # ---- timing ----
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def p50(samples: list[float]) -> float:
-    return statistics.median(samples)
-
-
-def p90(samples: list[float]) -> float:
-    if len(samples) < 2:
-        return samples[0]
-    return statistics.quantiles(samples, n=10, method="inclusive")[8]
-
-
-def summary(samples: list[float], digits: int = 3) -> dict[str, Any]:
-    return {
-        "p50": round(p50(samples), digits),
-        "p90": round(p90(samples), digits),
-        "runs": len(samples),
-    }
-
-
-def mean_ns(action: Callable[[], object], count: int) -> float:
-    """Mean time of `action()` over `count` back-to-back calls, in nanoseconds."""
-    loop = range(count)
-    start = time.perf_counter_ns()
-    for _ in loop:
-        action()
-    return (time.perf_counter_ns() - start) / count
 
 
 # ---- measurements ----
@@ -433,16 +384,6 @@ def measure_trampoline(plan: Plan) -> list[float]:
     return per_call
 
 
-def machine() -> dict[str, Any]:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "nproc": cpus,
-        "python": platform.python_version(),
-        "wasmtime": importlib.metadata.version("wasmtime"),
-        "platform": platform.platform(),
-    }
-
-
 def run(plan: Plan, quick: bool) -> dict[str, Any]:
     began = time.perf_counter()
     # A fresh nonce per run: no module is ever found in a cache it was not put in by this run.
@@ -487,21 +428,14 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
         "start_cached_p50_ms_max": cached_p50 <= TARGETS["start_cached_p50_ms_max"],
         "empty_handler_p50_us_max": handler <= TARGETS["empty_handler_p50_us_max"],
     }
-    results["machine"] = machine()
+    results["machine"] = machine("wasmtime")
     results["quick"] = quick
     results["elapsed_s"] = round(time.perf_counter() - began, 2)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--quick", action="store_true", help="few iterations: a smoke run of a few seconds"
-    )
-    args = parser.parse_args(argv)
-    results = run(QUICK if args.quick else FULL, args.quick)
-    print(json.dumps(results, indent=2))
-    return 0
+    return timing.main(__doc__, run, QUICK, FULL, argv)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,7 @@ the system's temp dir; put TMPDIR on the disk you mean to measure.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import random
 import sqlite3
 import statistics
@@ -31,7 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import timing
 from caxton.store import Capability, Store
+from timing import machine
 
 TARGETS = {"agent_by_name_p50_ms_max": 1.0, "agents_by_state_p50_ms_max": 1.0}
 STATES = ("unloaded", "loaded", "running", "draining", "stopped", "failed")
@@ -193,35 +192,19 @@ def measure(plan: Plan, data_dir: Path) -> dict[str, Any]:
     }
 
 
-def machine() -> dict[str, Any]:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "nproc": cpus,
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "platform": platform.platform(),
-    }
-
-
 def run(plan: Plan, quick: bool) -> dict[str, Any]:
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="caxton-bench-store-") as tmp:
         results = measure(plan, Path(tmp) / "data")
     results["targets"] = TARGETS
-    results["machine"] = machine()
+    results["machine"] = machine(sqlite=sqlite3.sqlite_version)
     results["quick"] = quick
     results["elapsed_s"] = round(time.perf_counter() - began, 2)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--quick", action="store_true", help="few iterations: a smoke run of a few seconds"
-    )
-    args = parser.parse_args(argv)
-    print(json.dumps(run(QUICK if args.quick else FULL, args.quick), indent=2))
-    return 0
+    return timing.main(__doc__, run, QUICK, FULL, argv)
 
 
 if __name__ == "__main__":

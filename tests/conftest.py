@@ -115,3 +115,17 @@ def agent_wat(handle_body: str, extra: str = "", imports: str = "", memory: str 
     (i32.const 0)))
 """
     )
+
+
+# Logs whatever it is given at info through caxton_handle, at warn through
+# caxton_handle_batch, so a test can tell which export the host chose.
+LOGGER = wat(
+    f"""(module (import "caxton" "log" (func $log (param i32 i32 i32)))
+  (memory (export "memory") 2) {ALLOC}
+  (func (export "caxton_handle") (param i32 i32) (result i32)
+    (call $log (i32.const 2) (local.get 0) (local.get 1)) (global.set $bump (i32.const 4096))
+    (i32.const 0))
+  (func (export "caxton_handle_batch") (param i32 i32) (result i32)
+    (call $log (i32.const 3) (local.get 0) (local.get 1)) (global.set $bump (i32.const 4096))
+    (i32.const 0)))"""
+)

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from caxton.router import Dispatcher, Router
-from caxton.runtime import InMemoryKeyValueStore, Runtime, Sandbox
+from caxton.router import Dispatcher, Router, instantiate
+from caxton.runtime import Runtime, Sandbox
 
 
 class Inbox:
@@ -88,17 +88,7 @@ def tap(
     router: Router, runtime: Runtime, wasm: bytes, name: str, **options: Any
 ) -> tuple[Tap, Sandbox]:
     """Start `wasm` as `name` behind a `Tap`."""
-    limits = options.pop("limits", None) or runtime.config.default_limits
-    kv = options.pop("kv", None)
-    endpoint = router.endpoint(name, limits.mailbox_capacity)
-    sandbox = runtime.instantiate(
-        runtime.load(wasm),
-        name=name,
-        host=endpoint,
-        kv=InMemoryKeyValueStore(1 << 20) if kv is None else kv,
-        limits=limits,
-        **options,
-    )
+    endpoint, sandbox = instantiate(router, runtime, runtime.load(wasm), name, **options)
     recorder = Tap(sandbox)
     router.register(endpoint, recorder)
     return recorder, sandbox

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,12 +20,11 @@ import pytest
 
 from caxton.errors import AgentInitFailed
 from caxton.local import Event, LocalNetwork
-from caxton.runtime import AgentModule, MemoryConfiguration, Runtime, RuntimeConfig
+from caxton.runtime import AgentModule, Runtime
 
 # tests/ is on sys.path (pytest's "prepend" import mode): see test_examples.py.
 from toolchain import build_c_agent
 
-MEMORY = MemoryConfiguration.compute(8 * 1024**3)
 C_SOURCES = Path(__file__).resolve().parent.parent / "examples" / "agents" / "c"
 CNET = "fipa-contract-net"
 INITIATOR = "initiator"
@@ -48,15 +46,6 @@ def wasm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
         name: build_c_agent(C_SOURCES / f"{name}.c", out).read_bytes()
         for name in ("cnet_initiator", "cnet_participant")
     }
-
-
-@pytest.fixture
-def runtime() -> Iterator[Runtime]:
-    rt = Runtime(RuntimeConfig(memory=MEMORY))
-    try:
-        yield rt
-    finally:
-        rt.close()
 
 
 class Recorder:

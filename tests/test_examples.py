@@ -7,7 +7,6 @@ implementations cannot drift apart without a failure here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,14 +16,12 @@ import wasmtime
 
 from caxton.errors import AgentInitFailed
 from caxton.local import Event, LocalNetwork
-from caxton.runtime import AgentModule, MemoryConfiguration, Runtime, RuntimeConfig
+from caxton.runtime import AgentModule, Runtime
 
 # tests/ has no __init__.py, so pytest's default "prepend" import mode puts this
 # directory on sys.path and `toolchain` (tests/toolchain.py) imports as a top-level module.
 from toolchain import build_c_agent
 
-# An 8 GiB machine: the same limits wherever the suite runs.
-MEMORY = MemoryConfiguration.compute(8 * 1024**3)
 C_SOURCES = Path(__file__).resolve().parent.parent / "examples" / "agents" / "c"
 NAMES = ("echo", "ping", "pong")
 
@@ -53,15 +50,6 @@ def agents(request: pytest.FixtureRequest) -> Wasm:
     fixture = "c_agents" if request.param == "c" else "wat_agents"
     wasm: Wasm = request.getfixturevalue(fixture)
     return wasm
-
-
-@pytest.fixture
-def runtime() -> Iterator[Runtime]:
-    rt = Runtime(RuntimeConfig(memory=MEMORY))
-    try:
-        yield rt
-    finally:
-        rt.close()
 
 
 class Recorder:

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-from typing import Any
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "acl.py"
+from benchmarks import run_quick
 
 TOP_LEVEL = {
     "messages",
@@ -32,15 +26,7 @@ SUMMARY = {"p50", "p90", "runs"}
 
 
 def test_the_quick_benchmark_prints_every_figure() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    results: dict[str, Any] = json.loads(done.stdout)
+    results = run_quick("acl.py")
 
     assert set(results) == TOP_LEVEL
     assert results["quick"] is True

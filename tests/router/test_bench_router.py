@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "router.py"
+from benchmarks import run_quick
 
 TOP_LEVEL = {
     "pingpong_msgs_per_s",
@@ -50,15 +45,7 @@ def numbers(tree: object, path: str = "") -> Iterator[tuple[str, float]]:
 
 
 def test_the_quick_benchmark_prints_every_figure() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    results: dict[str, Any] = json.loads(done.stdout)
+    results = run_quick("router.py")
 
     assert set(results) == TOP_LEVEL
     assert results["quick"] is True

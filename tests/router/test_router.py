@@ -15,7 +15,7 @@ import wasmtime
 from caxton.router import PLATFORM, Dispatcher, Router, RouterError, attach
 from caxton.router.trace import trace_id_of
 from caxton.runtime import InMemoryKeyValueStore, Runtime, Status
-from conftest import ALLOC, wat
+from conftest import ALLOC, LOGGER, wat
 from routing import Tap, inbox, running, tap
 from toolchain import build_c_agent
 
@@ -26,17 +26,6 @@ C_EXAMPLES = HERE.parent.parent / "examples" / "agents" / "c"
 CRASHER = wat(
     f"""(module (memory (export "memory") 1) {ALLOC}
   (func (export "caxton_handle") (param i32 i32) (result i32) unreachable))"""
-)
-# Logs what it is given, saying which export the host chose.
-BATCHER = wat(
-    f"""(module (import "caxton" "log" (func $log (param i32 i32 i32)))
-  (memory (export "memory") 2) {ALLOC}
-  (func (export "caxton_handle") (param i32 i32) (result i32)
-    (call $log (i32.const 2) (local.get 0) (local.get 1)) (global.set $bump (i32.const 4096))
-    (i32.const 0))
-  (func (export "caxton_handle_batch") (param i32 i32) (result i32)
-    (call $log (i32.const 3) (local.get 0) (local.get 1)) (global.set $bump (i32.const 4096))
-    (i32.const 0)))"""
 )
 # Burns CPU for a while on every message: about 10 ms of wasm with the GIL released.
 SPINNER = wat(
@@ -254,7 +243,7 @@ def test_a_malformed_send_is_answered_minus_1_and_not_understood(
 def test_batches_go_in_one_call_in_order_and_a_single_message_goes_alone(
     runtime: Runtime, router: Router, dispatcher: Dispatcher, caplog: pytest.LogCaptureFixture
 ) -> None:
-    batcher, _ = tap(router, runtime, BATCHER, "batcher")
+    batcher, _ = tap(router, runtime, LOGGER, "batcher")
     for n in range(5):
         router.post({"performative": "inform", "receiver": "batcher", "content": n})
     with caplog.at_level(logging.INFO, logger="caxton.agent.batcher"):
@@ -264,7 +253,7 @@ def test_batches_go_in_one_call_in_order_and_a_single_message_goes_alone(
 
     assert [len(messages) for messages, *_ in batcher.deliveries] == [5, 1]
     [(batch_level, batch), (one_level, one)] = [(r.levelno, r.getMessage()) for r in caplog.records]
-    assert batch_level == logging.WARNING  # the batch export logs at warn, see BATCHER
+    assert batch_level == logging.WARNING  # the batch export logs at warn, see LOGGER
     assert [m["content"] for m in orjson.loads(batch)] == [0, 1, 2, 3, 4]
     assert one_level == logging.INFO
     assert orjson.loads(one)["content"] == 5

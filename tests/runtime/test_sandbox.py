@@ -9,20 +9,7 @@ import pytest
 
 from caxton.errors import FuelExhausted, MessageTooLarge
 from caxton.runtime import Runtime
-from conftest import ALLOC, RecordingHost, start, wat
-
-LOG = '(import "caxton" "log" (func $log (param i32 i32 i32)))'
-
-# Logs whatever it is given, through whichever export the host chose.
-LOGGER = wat(
-    f"""(module {LOG} (memory (export "memory") 2) {ALLOC}
-  (func (export "caxton_handle") (param i32 i32) (result i32)
-    (call $log (i32.const 2) (local.get 0) (local.get 1)) (global.set $bump (i32.const 4096))
-    (i32.const 0))
-  (func (export "caxton_handle_batch") (param i32 i32) (result i32)
-    (call $log (i32.const 3) (local.get 0) (local.get 1)) (global.set $bump (i32.const 4096))
-    (i32.const 0)))"""
-)
+from conftest import LOGGER, RecordingHost, start
 
 
 def test_batch_arrives_as_one_array_in_order(runtime: Runtime, host: RecordingHost) -> None:

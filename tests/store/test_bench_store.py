@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-from typing import Any
+from benchmarks import run_quick
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "store.py"
 TIMED = {
     "agent_by_name_us",
     "agents_by_state_us",
@@ -39,15 +34,7 @@ TOP_LEVEL = TIMED | {
 
 
 def test_the_quick_benchmark_prints_every_figure() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    results: dict[str, Any] = json.loads(done.stdout)
+    results = run_quick("store.py")
     assert set(results) == TOP_LEVEL
     assert results["quick"] is True
     assert results["agents"] == 1000

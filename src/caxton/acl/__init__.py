@@ -5,6 +5,7 @@ from caxton.acl.json_codec import decode_json, encode_json
 from caxton.acl.message import ABSENT, AclMessage
 from caxton.acl.names import is_agent_name
 from caxton.acl.performatives import EXPECTS_ANSWER, PERFORMATIVES
+from caxton.acl.replies import reply
 from caxton.acl.validation import (
     DEFAULT_MAX_BYTES,
     MAX_DEPTH,
@@ -28,6 +29,7 @@ __all__ = [
     "encode_json",
     "is_agent_name",
     "parse_rfc3339",
+    "reply",
     "validate_message",
     "validate_outbound",
     "validate_shape",

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from caxton.acl.fipa_codec import decode_fipa, encode_fipa
 from caxton.acl.json_codec import decode_json, encode_json
-from caxton.acl.validation import validate_message, validate_shape
+from caxton.acl.validation import STRING_PARAMETERS, validate_message, validate_shape
 from caxton.errors import InvalidMessage
 
 
@@ -39,18 +39,8 @@ ABSENT: Final = _Absent.ABSENT
 
 Names = str | tuple[str, ...]
 
-# The optional string parameters, in SC00061G's order.
-_STRINGS: Final = (
-    "language",
-    "encoding",
-    "ontology",
-    "protocol",
-    "conversation_id",
-    "reply_with",
-    "in_reply_to",
-    "reply_by",
-    "message_id",
-)
+# The optional parameters held as strings: a timestamp and the host's id among them.
+_STRINGS: Final = (*STRING_PARAMETERS, "reply_by", "message_id")
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 
 

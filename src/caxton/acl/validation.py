@@ -35,17 +35,17 @@ DEFAULT_MAX_BYTES: Final = 1 << 20
 # A tuple, not `dict | list | tuple`: isinstance is several times faster with one.
 _CONTAINERS: Final = (dict, list, tuple)
 
-_STRING_FIELDS: Final = frozenset(
-    {
-        "language",
-        "encoding",
-        "ontology",
-        "protocol",
-        "conversation_id",
-        "reply_with",
-        "in_reply_to",
-    }
+# The parameters whose value is any string, in SC00061G's order.
+STRING_PARAMETERS: Final = (
+    "language",
+    "encoding",
+    "ontology",
+    "protocol",
+    "conversation_id",
+    "reply_with",
+    "in_reply_to",
 )
+_STRING_FIELDS: Final = frozenset(STRING_PARAMETERS)
 # Set by the host whatever the agent wrote: an agent cannot forge them.
 HOST_FIELDS: Final = frozenset({"sender", "message_id", "trace"})
 _OTHER_FIELDS: Final = frozenset({"performative", "receiver", "reply_to", "content", "reply_by"})

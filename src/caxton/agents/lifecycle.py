@@ -135,8 +135,8 @@ class _Args:
 
 
 def _unreachable(state: _State, act: Action) -> AssertionError:
-    # `apply` checked the pair against `allowed`, so this means a table and a branch disagree.
-    return AssertionError(f"{state.state} allows {act} but has no branch for it")
+    # `apply` checked the pair against `allowed`, so this means the table and a class disagree.
+    return AssertionError(f"{state.state} allows {act} but has no method for it")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,6 +177,21 @@ class _State:
         return LifecycleError(
             self.name, self.state, action, f"it is {self.state}{lacking} (allowed: {allowed})"
         )
+
+    def _apply(self, act: Action, args: _Args) -> AgentState:
+        """Call the method `act` names (`apply` checked it is allowed) with what it takes."""
+        method = getattr(self, act.value, None)
+        if method is None:
+            raise _unreachable(self, act)
+        if act in _TAKES_MODULE:
+            result: AgentState = method(args.new_module, at=args.at, reason=args.reason)
+        elif act is Action.FAIL and isinstance(self, Unloaded):
+            result = self.fail(args.reason, args.new_module, at=args.at)
+        elif act is Action.FAIL:
+            result = method(args.reason, at=args.at, retry_at=args.retry_at)
+        else:
+            result = method(at=args.at, reason=args.reason)
+        return result
 
     def _to(
         self, to: StateName, action: Action, at: datetime, reason: str, module: Module | None
@@ -317,16 +332,6 @@ class Unloaded(_Live):
             entered=self._to(Failed.state, Action.FAIL, at, reason, module),
         )
 
-    def _apply(self, act: Action, args: _Args) -> AgentState:
-        match act:
-            case Action.LOAD:
-                return self.load(args.new_module, at=args.at, reason=args.reason)
-            case Action.FAIL:
-                return self.fail(args.reason, args.new_module, at=args.at)
-            case Action.REMOVE:
-                return self.remove(at=args.at, reason=args.reason)
-        raise _unreachable(self, act)
-
 
 @final
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -351,18 +356,6 @@ class Loaded(_Deployed):
         return Unloaded(
             name=self.name, entered=self._to(Unloaded.state, Action.UNLOAD, at, reason, None)
         )
-
-    def _apply(self, act: Action, args: _Args) -> AgentState:
-        match act:
-            case Action.START:
-                return self.start(at=args.at, reason=args.reason)
-            case Action.FAIL:
-                return self.fail(args.reason, at=args.at, retry_at=args.retry_at)
-            case Action.UNLOAD:
-                return self.unload(at=args.at, reason=args.reason)
-            case Action.REMOVE:
-                return self.remove(at=args.at, reason=args.reason)
-        raise _unreachable(self, act)
 
 
 @final
@@ -401,24 +394,6 @@ class Running(_Deployed):
         """Back to the previous version (which needs one)."""
         return self._back(Running, at, reason)
 
-    def _apply(self, act: Action, args: _Args) -> AgentState:
-        match act:
-            case Action.STOP:
-                return self.stop(at=args.at, reason=args.reason)
-            case Action.DRAIN:
-                return self.drain(at=args.at, reason=args.reason)
-            case Action.FAIL:
-                return self.fail(args.reason, at=args.at, retry_at=args.retry_at)
-            case Action.RESTART:
-                return self.restart(at=args.at, reason=args.reason)
-            case Action.RELOAD:
-                return self.reload(args.new_module, at=args.at, reason=args.reason)
-            case Action.ROLLBACK:
-                return self.rollback(at=args.at, reason=args.reason)
-            case Action.REMOVE:
-                return self.remove(at=args.at, reason=args.reason)
-        raise _unreachable(self, act)
-
 
 @final
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -435,16 +410,6 @@ class Draining(_Deployed):
     def fail(self, reason: str, *, at: datetime, retry_at: datetime | None = None) -> Failed:
         _need_reason(self, reason)
         return self._fail(reason, at, retry_at)
-
-    def _apply(self, act: Action, args: _Args) -> AgentState:
-        match act:
-            case Action.STOP:
-                return self.stop(at=args.at, reason=args.reason)
-            case Action.FAIL:
-                return self.fail(args.reason, at=args.at, retry_at=args.retry_at)
-            case Action.REMOVE:
-                return self.remove(at=args.at, reason=args.reason)
-        raise _unreachable(self, act)
 
 
 @final
@@ -471,20 +436,6 @@ class Stopped(_Deployed):
         return Unloaded(
             name=self.name, entered=self._to(Unloaded.state, Action.UNLOAD, at, reason, None)
         )
-
-    def _apply(self, act: Action, args: _Args) -> AgentState:
-        match act:
-            case Action.START:
-                return self.start(at=args.at, reason=args.reason)
-            case Action.RELOAD:
-                return self.reload(args.new_module, at=args.at, reason=args.reason)
-            case Action.ROLLBACK:
-                return self.rollback(at=args.at, reason=args.reason)
-            case Action.UNLOAD:
-                return self.unload(at=args.at, reason=args.reason)
-            case Action.REMOVE:
-                return self.remove(at=args.at, reason=args.reason)
-        raise _unreachable(self, act)
 
 
 @final
@@ -526,20 +477,6 @@ class Failed(_Deployed):
             name=self.name, entered=self._to(Unloaded.state, Action.UNLOAD, at, reason, None)
         )
 
-    def _apply(self, act: Action, args: _Args) -> AgentState:
-        match act:
-            case Action.RESTART:
-                return self.restart(at=args.at, reason=args.reason)
-            case Action.RELOAD:
-                return self.reload(args.new_module, at=args.at, reason=args.reason)
-            case Action.ROLLBACK:
-                return self.rollback(at=args.at, reason=args.reason)
-            case Action.UNLOAD:
-                return self.unload(at=args.at, reason=args.reason)
-            case Action.REMOVE:
-                return self.remove(at=args.at, reason=args.reason)
-        raise _unreachable(self, act)
-
 
 @final
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -548,9 +485,6 @@ class Removed(_State):
 
     state: ClassVar[StateName] = StateName.REMOVED
     _actions: ClassVar[tuple[Action, ...]] = ()
-
-    def _apply(self, act: Action, args: _Args) -> AgentState:
-        raise _unreachable(self, act)
 
 
 AgentState: TypeAlias = Unloaded | Loaded | Running | Draining | Stopped | Failed | Removed

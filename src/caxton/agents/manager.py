@@ -34,7 +34,7 @@ from caxton.agents.lifecycle import (
 )
 from caxton.agents.policy import Continue, Fail, FailurePolicy, FailureTracker, Restart
 from caxton.errors import AgentInitFailed, CaxtonError, ConfigError, ErrorClass, ModuleRejected
-from caxton.router import DeadLetter, Dispatcher, Router, RouterError
+from caxton.router import DeadLetter, Dispatcher, Router, RouterError, instantiate
 from caxton.runtime import AgentModule, Limits, Runtime, Sandbox
 from caxton.store import AgentNameTaken, AgentRecord, Store
 
@@ -309,15 +309,16 @@ class AgentManager:
     def _instantiate(
         self, name: str, record: AgentRecord, module: AgentModule, limits: Limits
     ) -> Sandbox:
-        endpoint = self.router.get(name) or self.router.endpoint(name, limits.mailbox_capacity)
-        sandbox = self.runtime.instantiate(
+        """An instance on `name`'s endpoint, registered unless one is already (a swap)."""
+        endpoint, sandbox = instantiate(
+            self.router,
+            self.runtime,
             module,
-            name=name,
+            name,
             agent_id=record.id,
-            host=endpoint,
-            kv=self.store.kv(record.id, limits.max_outbound_bytes),
             config=record.config,
             limits=limits,
+            kv=self.store.kv(record.id, limits.max_outbound_bytes),
         )
         if self.router.get(name) is None:
             self.router.register(endpoint, sandbox)

@@ -1,6 +1,6 @@
 """Message routing: mailboxes, delivery, batching, conversations and dead letters."""
 
-from caxton.router.attach import attach
+from caxton.router.attach import attach, instantiate
 from caxton.router.conversations import PLATFORM, ConversationManager
 from caxton.router.dead_letters import DeadLetter, DeadLetters
 from caxton.router.dispatcher import Dispatcher
@@ -18,4 +18,5 @@ __all__ = [
     "Router",
     "RouterError",
     "attach",
+    "instantiate",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from caxton.router.endpoint import Endpoint
 from caxton.router.router import Router, RouterError
 from caxton.runtime import (
     AgentModule,
@@ -17,6 +18,37 @@ from caxton.runtime import (
     Runtime,
     Sandbox,
 )
+
+
+def instantiate(
+    router: Router,
+    runtime: Runtime,
+    module: AgentModule,
+    name: str,
+    *,
+    agent_id: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    limits: Limits | None = None,
+    kv: KeyValueStore | None = None,
+) -> tuple[Endpoint, Sandbox]:
+    """An initialised instance of `module` as `name`, not yet receiving messages.
+
+    Its host is `name`'s endpoint: the registered one, for `Router.replace`
+    (hot reload, restart), or a new one, for `Router.register`. Raises
+    `AgentInitFailed`.
+    """
+    limits = limits or runtime.config.default_limits
+    endpoint = router.get(name) or router.endpoint(name, limits.mailbox_capacity)
+    sandbox = runtime.instantiate(
+        module,
+        name=name,
+        agent_id=agent_id,
+        host=endpoint,
+        kv=kv if kv is not None else InMemoryKeyValueStore(limits.max_outbound_bytes),
+        config=config,
+        limits=limits,
+    )
+    return endpoint, sandbox
 
 
 def attach(
@@ -30,17 +62,10 @@ def attach(
     kv: KeyValueStore | None = None,
 ) -> Sandbox:
     """Instantiate `module` as `name` and register it; raises `AgentInitFailed`, `RouterError`."""
-    limits = limits or runtime.config.default_limits
-    endpoint = router.endpoint(name, limits.mailbox_capacity)
     if router.get(name) is not None:  # before instantiating: caxton_init may send messages
         raise RouterError(f"an agent named {name!r} is already registered")
-    sandbox = runtime.instantiate(
-        module,
-        name=name,
-        host=endpoint,
-        kv=kv if kv is not None else InMemoryKeyValueStore(limits.max_outbound_bytes),
-        config=config,
-        limits=limits,
+    endpoint, sandbox = instantiate(
+        router, runtime, module, name, config=config, limits=limits, kv=kv
     )
     try:
         router.register(endpoint, sandbox)

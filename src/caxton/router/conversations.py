@@ -37,6 +37,7 @@ from caxton.acl.protocols import (
     Ruling,
     start,
 )
+from caxton.acl.replies import reply
 
 Message = dict[str, Any]
 
@@ -360,17 +361,10 @@ def _verdict(ruling: Ruling, message: Message, protocol: str | None) -> Verdict:
 
 def _reply_to(message: Message, performative: str, protocol: str | None) -> Message:
     """An answer to `message` in the name of its (first) receiver, threaded to it."""
-    reply: Message = {
-        "performative": performative,
-        "sender": _first_receiver(message),
-        "receiver": message["sender"],
-        "conversation_id": message["conversation_id"],
-    }
+    answer = reply(message, performative, _first_receiver(message), message["sender"])
     if protocol is not None:
-        reply["protocol"] = protocol
-    if "reply_with" in message:
-        reply["in_reply_to"] = message["reply_with"]
-    return reply
+        answer["protocol"] = protocol
+    return answer
 
 
 def _notice(record: _Record, event: Event) -> Message:

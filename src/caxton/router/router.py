@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import orjson
 
-from caxton.acl import EXPECTS_ANSWER, validate_outbound
+from caxton.acl import EXPECTS_ANSWER, reply, validate_outbound
 from caxton.errors import ErrorClass, HandlerError
 from caxton.router.conversations import PLATFORM, ConversationManager, Outcome, Verdict
 from caxton.router.dead_letters import DeadLetters
@@ -278,7 +278,7 @@ class Router:
         sender = message.get("sender")
         if sender not in self._endpoints or message.get("performative") in _NO_FAILURE_FOR:
             return
-        failure = _answer(message, "failure", failed_by, sender)
+        failure = reply(message, "failure", failed_by, sender)
         failure["content"] = {"error": error_class.value, "reason": reason}
         self.send_from_platform(failure, message)
 
@@ -289,18 +289,10 @@ class Router:
         except orjson.JSONDecodeError:
             original = data.decode("utf-8", "replace")
         self.dead_letters.keep({"malformed": original}, None, reason)
-        answer: Message = {
-            "performative": "not-understood",
-            "sender": PLATFORM,
-            "receiver": sender,
-            "content": {"message": original, "reason": reason},
-        }
-        if isinstance(original, dict):
-            for key in ("conversation_id", "protocol"):
-                if isinstance(original.get(key), str):
-                    answer[key] = original[key]
-            if isinstance(original.get("reply_with"), str):
-                answer["in_reply_to"] = original["reply_with"]
+        answer = reply(
+            original if isinstance(original, dict) else {}, "not-understood", PLATFORM, sender
+        )
+        answer["content"] = {"message": original, "reason": reason}
         self.send_from_platform(answer, context)
 
     # Time.
@@ -313,14 +305,3 @@ class Router:
 
 def _first(receivers: str | list[str]) -> str:
     return receivers if isinstance(receivers, str) else receivers[0]
-
-
-def _answer(message: Message, performative: str, sender: str, receiver: str) -> Message:
-    """A reply to `message` in its conversation, threaded by `in_reply_to`."""
-    answer: Message = {"performative": performative, "sender": sender, "receiver": receiver}
-    for key in ("conversation_id", "protocol"):
-        if key in message:
-            answer[key] = message[key]
-    if "reply_with" in message:
-        answer["in_reply_to"] = message["reply_with"]
-    return answer
