@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from caxton.runtime import (
     RuntimeConfig,
     Sandbox,
 )
+from toolchain import EXAMPLE_AGENTS, EXAMPLES, build_c_agent
 
 # An 8 GiB machine: the same limits wherever the suite runs.
 MEMORY = MemoryConfiguration.compute(8 * 1024**3)
@@ -129,3 +131,12 @@ LOGGER = wat(
     (call $log (i32.const 3) (local.get 0) (local.get 1)) (global.set $bump (i32.const 4096))
     (i32.const 0)))"""
 )
+
+
+@pytest.fixture(scope="session")
+def c_examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example C agents, built once for the session into one directory (name.wasm)."""
+    out = tmp_path_factory.mktemp("c-examples")
+    for name in EXAMPLE_AGENTS:
+        build_c_agent(EXAMPLES / f"{name}.c", out)
+    return out

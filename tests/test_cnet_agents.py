@@ -23,9 +23,7 @@ from caxton.local import Event, LocalNetwork
 from caxton.runtime import AgentModule, Runtime
 
 # tests/ is on sys.path (pytest's "prepend" import mode): see test_examples.py.
-from toolchain import build_c_agent
 
-C_SOURCES = Path(__file__).resolve().parent.parent / "examples" / "agents" / "c"
 CNET = "fipa-contract-net"
 INITIATOR = "initiator"
 CONV = "initiator-1"  # the initiator's first conversation: "<name>-<kicks so far>"
@@ -40,10 +38,9 @@ Message = dict[str, Any]
 
 
 @pytest.fixture(scope="session")
-def wasm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    out = tmp_path_factory.mktemp("cnet-agents")
+def wasm(c_examples: Path) -> dict[str, bytes]:
     return {
-        name: build_c_agent(C_SOURCES / f"{name}.c", out).read_bytes()
+        name: (c_examples / f"{name}.wasm").read_bytes()
         for name in ("cnet_initiator", "cnet_participant")
     }
 

@@ -20,19 +20,16 @@ from caxton.runtime import AgentModule, Runtime
 
 # tests/ has no __init__.py, so pytest's default "prepend" import mode puts this
 # directory on sys.path and `toolchain` (tests/toolchain.py) imports as a top-level module.
-from toolchain import build_c_agent
 
-C_SOURCES = Path(__file__).resolve().parent.parent / "examples" / "agents" / "c"
 NAMES = ("echo", "ping", "pong")
 
 Wasm = dict[str, bytes]
 
 
 @pytest.fixture(scope="session")
-def c_agents(tmp_path_factory: pytest.TempPathFactory) -> Wasm:
-    """The three C agents, built once for the session (a missing clang is an error)."""
-    out = tmp_path_factory.mktemp("c-agents")
-    return {name: build_c_agent(C_SOURCES / f"{name}.c", out).read_bytes() for name in NAMES}
+def c_agents(c_examples: Path) -> Wasm:
+    """The three C agents (a missing clang is an error)."""
+    return {name: (c_examples / f"{name}.wasm").read_bytes() for name in NAMES}
 
 
 @pytest.fixture(scope="session")

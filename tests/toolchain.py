@@ -15,6 +15,10 @@ from typing import Final
 
 import wasmtime
 
+# The example C agents (examples/agents/c), which every test that needs them shares.
+EXAMPLES: Final = Path(__file__).resolve().parent.parent / "examples" / "agents" / "c"
+EXAMPLE_AGENTS: Final = ("echo", "ping", "pong", "cnet_initiator", "cnet_participant")
+
 INSTALL_HINT: Final = "apt-get install clang lld wasi-libc libclang-rt-dev-wasm32"
 BUILD_TIMEOUT_S: Final = 120.0
 

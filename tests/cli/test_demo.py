@@ -5,25 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from caxton.cli import main
-from toolchain import build_c_agent
-
-C_EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "agents" / "c"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo-agents")
-    for name in ("cnet_initiator", "cnet_participant"):
-        build_c_agent(C_EXAMPLES / f"{name}.c", out)
-    return out
-
-
-def test_the_demo_shows_ping_pong_and_a_contract_net(built: Path) -> None:
-    result = CliRunner().invoke(main, ["demo", "--agents", str(built)], terminal_width=200)
+def test_the_demo_shows_ping_pong_and_a_contract_net(c_examples: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--agents", str(c_examples)], terminal_width=200)
     assert result.exit_code == 0, result.output
     out = result.output
     assert 'operator got inform {"hello":"world"}' in out

@@ -17,9 +17,7 @@ import pytest
 from caxton.router import PLATFORM, Router, attach
 from caxton.runtime import InMemoryKeyValueStore, Runtime
 from routing import Tap, running, tap
-from toolchain import build_c_agent
 
-C_EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "agents" / "c"
 PARTICIPANTS = 120
 DEADLINE_MS = 500
 LATE_MS = 900  # well past the deadline, however slow the machine
@@ -40,10 +38,9 @@ class WatchedStore(InMemoryKeyValueStore):
 
 
 @pytest.fixture(scope="module")
-def agents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    out = tmp_path_factory.mktemp("cnet")
+def agents(c_examples: Path) -> dict[str, bytes]:
     return {
-        name: build_c_agent(C_EXAMPLES / f"{name}.c", out).read_bytes()
+        name: (c_examples / f"{name}.wasm").read_bytes()
         for name in ("cnet_initiator", "cnet_participant")
     }
 
