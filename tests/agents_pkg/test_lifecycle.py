@@ -44,6 +44,7 @@ TABLE: dict[StateName, dict[Action, StateName]] = {
     },
     StateName.LOADED: {
         Action.START: StateName.RUNNING,
+        Action.STOP: StateName.STOPPED,
         Action.FAIL: StateName.FAILED,
         Action.UNLOAD: StateName.UNLOADED,
         Action.REMOVE: StateName.REMOVED,
@@ -175,10 +176,10 @@ def test_allowed_is_the_table_row(state_name: StateName) -> None:
 def test_the_issue_example_message() -> None:
     loaded = Unloaded.create("x", at=T0).load(V1, at=T0)
     with pytest.raises(LifecycleError) as caught:
-        apply(loaded, "stop", at=T1)
+        apply(loaded, "drain", at=T1)
     assert (
         str(caught.value)
-        == "cannot stop agent 'x': it is Loaded (allowed: start, fail, unload, remove)"
+        == "cannot drain agent 'x': it is Loaded (allowed: start, stop, fail, unload, remove)"
     )
     assert isinstance(caught.value, CaxtonError)
 

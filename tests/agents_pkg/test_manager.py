@@ -183,7 +183,7 @@ def test_after_a_graceful_restart_agents_state_and_queued_messages_are_back(
     assert [after[name].state for name in ("ping", "pong", "echo")] == [
         StateName.RUNNING,
         StateName.RUNNING,
-        StateName.LOADED,  # a stopped agent comes back validated, not running
+        StateName.STOPPED,
     ]
     assert before["echo"].state is StateName.STOPPED
     ping_id = after["ping"].id
@@ -191,6 +191,117 @@ def test_after_a_graceful_restart_agents_state_and_queued_messages_are_back(
     second.dispatcher.run_until_idle()
     assert [m["content"] for m in second.client.messages] == [{"pong": 41}]
     second.close()
+
+
+def test_saved_messages_are_forgotten_only_once_handled(tmp_path: Path) -> None:
+    first = Server(tmp_path / "data")
+    first.manager.deploy("echo", ECHO)
+    for n in range(3):
+        first.ask("echo", n)
+    assert first.manager.shutdown() == 3
+    first.close()
+
+    # Recovered, then killed before any turn ran: nothing handled, nothing forgotten.
+    crashed = Server(tmp_path / "data")
+    crashed.manager.recover()
+    assert [m["content"] for m in crashed.store.queued.peek("echo")] == [0, 1, 2]
+    crashed.close()
+
+    third = Server(tmp_path / "data")
+    third.manager.recover()
+    third.dispatcher.run_until_idle(max_turns=1)  # echo's turn: all three, handled
+    assert third.store.queued.peek("echo") == []
+    third.dispatcher.run_until_idle()
+    assert [m["content"] for m in third.client.messages] == [0, 1, 2]
+    third.close()
+
+    fourth = Server(tmp_path / "data")  # after a crash now, nothing is delivered twice
+    fourth.manager.recover()
+    fourth.dispatcher.run_until_idle()
+    assert fourth.client.messages == []
+    fourth.close()
+
+
+def test_a_shutdown_before_saved_messages_are_handled_saves_them_once(tmp_path: Path) -> None:
+    first = Server(tmp_path / "data")
+    first.manager.deploy("echo", ECHO)
+    first.ask("echo", "old")
+    first.manager.shutdown()
+    first.close()
+    second = Server(tmp_path / "data")
+    second.manager.recover()
+    second.ask("echo", "new")
+    assert second.manager.shutdown() == 2  # the saved one again, and the new one
+    second.close()
+    third = Server(tmp_path / "data")
+    third.manager.recover()
+    third.dispatcher.run_until_idle()
+    assert [m["content"] for m in third.client.messages] == ["old", "new"]
+    third.close()
+
+
+def test_a_failed_agent_comes_back_failed_with_its_reason(tmp_path: Path) -> None:
+    first = Server(tmp_path / "data")
+    view = first.manager.deploy("broken", BAD_INIT)
+    assert view.state is StateName.FAILED
+    first.manager.shutdown()
+    first.close()
+    second = Server(tmp_path / "data")
+    assert second.manager.recover() == []
+    again = second.manager.get("broken")
+    assert again.state is StateName.FAILED
+    assert again.reason == view.reason
+    assert "caxton_init returned 7" in again.reason
+    second.close()
+
+
+def test_a_loaded_agent_stops_without_draining(server: Server) -> None:
+    assert server.manager.deploy("echo", ECHO, start=False).state is StateName.LOADED
+    assert server.manager.stop("echo").state is StateName.STOPPED
+    assert server.manager.start("echo").state is StateName.RUNNING
+
+
+def test_live_conversations_are_kept_at_shutdown(tmp_path: Path) -> None:
+    first = Server(tmp_path / "data")
+    first.manager.deploy("echo", ECHO)
+    first.ask("echo", "hi", conversation_id="c-1", protocol="fipa-request")
+    first.dispatcher.run_until_idle()
+    first.manager.shutdown()
+    first.close()
+    with Store.open(tmp_path / "data") as store:
+        kept = store.conversations.get("c-1")
+    assert kept is not None
+    assert (kept.initiator, kept.protocol) == ("client", "fipa-request")
+
+
+def capable(version: str, fail: bool = False) -> bytes:
+    """An agent declaring capability `sum` at `version` in caxton_init, then failing if `fail`."""
+    declared = f'{{"name":"sum","version":"{version}","description":"adds"}}'
+    escaped = declared.replace('"', '\\"')
+    return wat(
+        f"""(module
+  (import "caxton" "register_capability" (func $reg (param i32 i32) (result i32)))
+  (memory (export "memory") 1) {ALLOC}
+  (data (i32.const 64) "{escaped}")
+  (func (export "caxton_init") (param i32 i32) (result i32)
+    (drop (call $reg (i32.const 64) (i32.const {len(declared)})))
+    (i32.const {7 if fail else 0}))
+  (func (export "caxton_handle") (param i32 i32) (result i32) (i32.const 0)))"""
+    )
+
+
+def test_capabilities_follow_the_running_version(server: Server) -> None:
+    view = server.manager.deploy("adder", capable("1.0"))
+    [declared] = server.store.capabilities.of(view.id)
+    assert (declared.name, declared.version, declared.description) == ("sum", "1.0", "adds")
+    assert [p.agent_name for p in server.store.capabilities.providers("sum")] == ["adder"]
+
+    with pytest.raises(Exception, match="caxton_init returned 7"):
+        server.manager.reload("adder", capable("2.0", fail=True), version="2")
+    assert [c.version for c in server.store.capabilities.of(view.id)] == ["1.0"]
+
+    server.manager.reload("adder", capable("2.0"), version="2")
+    assert [c.version for c in server.store.capabilities.of(view.id)] == ["2.0"]
 
 
 def test_reload_swaps_versions_without_losing_or_reordering(server: Server) -> None:

@@ -135,6 +135,21 @@ def test_a_conversation_without_protocol_is_tracked_and_described(
     assert manager.get("nope") is None
 
 
+def test_an_idle_conversation_is_dropped_and_handed_to_the_sink(
+    manager: ConversationManager, clock: Clock
+) -> None:
+    kept: list[Conversation] = []
+    manager.sink = kept.append
+    delivered(manager, msg("inform", "a", "b", conversation_id="old"))
+    clock.now += 30
+    delivered(manager, msg("inform", "a", "b", conversation_id="new"))
+    assert [c.id for c in manager.snapshots()] == ["old", "new"]
+    clock.now += 31  # "old" idle for 61 s, "new" for 31 s
+    manager.expire()
+    assert [(c.id, c.initiator, c.messages) for c in kept] == [("old", "a", 1)]
+    assert [c.id for c in manager.snapshots()] == ["new"]
+
+
 def test_a_protocol_conversation_is_described_by_its_machine(
     manager: ConversationManager,
 ) -> None:

@@ -70,3 +70,15 @@ def test_messages_cannot_be_queued_for_an_unknown_agent(store: Store) -> None:
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
         store.queued.save("nobody", [{"n": 1}])
     assert store.queued.agents() == []
+
+
+def test_replace_saves_a_whole_mailbox_and_ack_forgets_the_oldest(store: Store) -> None:
+    sha = store.modules.put(b"\x00asm")
+    store.agents.create("a", sha, version="1", state="running")
+    store.queued.save("a", [{"n": 0}, {"n": 1}])
+    assert store.queued.replace("a", [{"n": 1}, {"n": 2}, {"n": 3}]) == 3
+    assert store.queued.peek("a") == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert store.queued.ack("a", 2) == 2
+    assert store.queued.peek("a") == [{"n": 3}]
+    assert store.queued.ack("a", 5) == 1
+    assert store.queued.peek("a") == []

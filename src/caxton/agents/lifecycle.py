@@ -340,12 +340,16 @@ class Loaded(_Deployed):
 
     state: ClassVar[StateName] = StateName.LOADED
     _actions: ClassVar[tuple[Action, ...]] = (
-        Action.START, Action.FAIL, Action.UNLOAD, Action.REMOVE,
+        Action.START, Action.STOP, Action.FAIL, Action.UNLOAD, Action.REMOVE,
     )  # fmt: skip
 
     def start(self, *, at: datetime, reason: str = "") -> Running:
         """Instantiated and `caxton_init` succeeded."""
         return self._keep(Running, Action.START, at, reason)
+
+    def stop(self, *, at: datetime, reason: str = "") -> Stopped:
+        """Kept from running, with nothing to drain; also how a stopped agent is recovered."""
+        return self._keep(Stopped, Action.STOP, at, reason)
 
     def fail(self, reason: str, *, at: datetime, retry_at: datetime | None = None) -> Failed:
         """Instantiation or `caxton_init` failed: the agent never became Running."""

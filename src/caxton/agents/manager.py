@@ -24,7 +24,9 @@ from typing import Any
 from caxton.acl import is_agent_name
 from caxton.agents.lifecycle import (
     AgentState,
+    Draining,
     Failed,
+    Loaded,
     Module,
     Running,
     StateName,
@@ -34,9 +36,10 @@ from caxton.agents.lifecycle import (
 )
 from caxton.agents.policy import Continue, Fail, FailurePolicy, FailureTracker, Restart
 from caxton.errors import AgentInitFailed, CaxtonError, ConfigError, ErrorClass, ModuleRejected
-from caxton.router import DeadLetter, Dispatcher, Router, RouterError, instantiate
+from caxton.router import Conversation, DeadLetter, Dispatcher, Router, RouterError, instantiate
+from caxton.router.mailbox import Entry
 from caxton.runtime import AgentModule, Limits, Runtime, Sandbox
-from caxton.store import AgentNameTaken, AgentRecord, Store
+from caxton.store import AgentNameTaken, AgentRecord, Capability, ConversationRecord, Store
 
 log = logging.getLogger("caxton.agents")
 
@@ -94,9 +97,13 @@ class AgentManager:
         self._policy_lock = threading.Lock()
         self._trackers: dict[str, FailureTracker] = {}
         self._pending: set[str] = set()
+        # Agents in `caxton_init`: their capabilities are kept only if it succeeds.
+        self._initialising: set[str] = set()
         self._timers: list[threading.Timer] = []
         router.on_handler_error = self._handler_error
+        router.on_capability = self._keep_capability
         router.dead_letters.sink = self._keep_dead_letter
+        router.conversations.sink = self._keep_conversation
 
     # Reading.
 
@@ -176,17 +183,22 @@ class AgentManager:
             return self.get(name)
 
     def stop(self, name: str, reason: str = "stop") -> AgentView:
-        """Drain: deliver what waits, refuse new messages, then stop and free the instance."""
+        """Drain: deliver what waits, refuse new messages, then stop and free the instance.
+
+        A Loaded agent (deployed without starting) has nothing to drain: it is
+        Stopped at once.
+        """
         with self._lock:
             state = self._require(name)
             record = self._record(name)
             draining = apply(state, "stop", at=self._now(), reason=reason)
             self._enter(record, draining)
-            endpoint = self.router.get(name)
-            if endpoint is not None:
-                self.dispatcher.drain(endpoint)
-            self._release(name)
-            self._enter(record, apply(draining, "stop", at=self._now(), reason="drained"))
+            if isinstance(draining, Draining):
+                endpoint = self.router.get(name)
+                if endpoint is not None:
+                    self.dispatcher.drain(endpoint)
+                self._release(name)
+                self._enter(record, draining.stop(at=self._now(), reason="drained"))
             self.store.agents.set_desired_state(record.id, StateName.STOPPED)
             return self.get(name)
 
@@ -246,6 +258,7 @@ class AgentManager:
         """Stop every agent, saving what waits in its mailbox; returns messages saved.
 
         Desired states are kept, so `recover` brings back what was running.
+        Live conversations are kept in the store too, as they stood.
         """
         saved = 0
         self.cancel_timers()
@@ -255,33 +268,73 @@ class AgentManager:
                 if endpoint is not None:
                     endpoint.accepting = False
                     with endpoint.turn_lock:  # after any turn in progress
+                        endpoint.after_delivery = None
                         waiting = [message for message, _ in endpoint.mailbox.drain()]
-                    saved += self.store.queued.save(name, waiting)
+                    # The whole mailbox, including any saved last time and not yet handled.
+                    saved += self.store.queued.replace(name, waiting)
                 self._release(name)
+            for conversation in self.router.conversations.snapshots():
+                self._keep_conversation(conversation)
         return saved
 
     def recover(self) -> list[str]:
-        """Bring back every stored agent; start those meant to run, with their saved messages."""
+        """Bring back every stored agent as it was; returns the names started.
+
+        Agents meant to run are started, then get their saved messages, in
+        order; the store forgets each only once it is handled, so a crash
+        before then delivers it again rather than losing it. Stopped agents
+        come back Stopped and failed ones Failed, with their reason.
+        """
         started = []
         with self._lock:
             for record in self.store.agents.all():
-                module = Module(record.module_sha256, record.version)
-                unloaded = Unloaded.create(record.name, at=self._now(), reason="recover")
-                loaded = unloaded.load(module, at=self._now(), reason="recover")
-                # The version before this one, so rollback works after a restart too.
-                earlier = [
-                    Module(d.module_sha256, d.version)
-                    for d in self.store.agents.deployments(record.id)
-                    if (d.module_sha256, d.version) != (module.sha256, module.version)
-                ]
-                if earlier:
-                    loaded = dataclasses.replace(loaded, previous=earlier[-1])
-                self._enter(record, loaded)
-                if record.desired_state == StateName.RUNNING:
+                self._enter(record, self._restored(record))
+                if self._states[record.name].state is StateName.LOADED and (
+                    record.desired_state == StateName.RUNNING
+                ):
                     self._start(record.name, "recover")
-                    started.append(record.name)
-                    self.router.requeue(record.name, self.store.queued.take(record.name))
+                    if isinstance(self._states[record.name], Running):
+                        started.append(record.name)
+            # Only once every agent is back, so the first messages handled find their peers.
+            for name in started:
+                self._requeue_saved(name)
         return started
+
+    def _restored(self, record: AgentRecord) -> Loaded | Stopped | Failed:
+        """The state to bring `record` back in, as its history left it."""
+        module = Module(record.module_sha256, record.version)
+        unloaded = Unloaded.create(record.name, at=self._now(), reason="recover")
+        loaded = unloaded.load(module, at=self._now(), reason="recover")
+        # The version before this one, so rollback works after a restart too.
+        earlier = [
+            Module(d.module_sha256, d.version)
+            for d in self.store.agents.deployments(record.id)
+            if (d.module_sha256, d.version) != (module.sha256, module.version)
+        ]
+        if earlier:
+            loaded = dataclasses.replace(loaded, previous=earlier[-1])
+        if record.actual_state == StateName.FAILED:
+            history = self.store.agents.transitions(record.id)
+            reason = history[-1].reason if history and history[-1].reason else "failed"
+            return loaded.fail(reason, at=self._now())
+        if record.desired_state == StateName.STOPPED and record.actual_state in (
+            StateName.STOPPED,
+            StateName.DRAINING,
+        ):
+            return loaded.stop(at=self._now(), reason="recover")
+        return loaded
+
+    def _requeue_saved(self, name: str) -> None:
+        endpoint = self.router.get(name)
+        saved = self.store.queued.peek(name)
+        if endpoint is None or not saved:
+            return
+        tracker = _SavedMessages(saved, lambda: self.store.queued.ack(name, len(saved)))
+        # Set before requeueing: a worker may deliver the first one at once.
+        endpoint.after_delivery = tracker.delivered
+        tracker.forget(self.router.requeue(name, saved))
+        if tracker.done:
+            endpoint.after_delivery = None
 
     # Side effects.
 
@@ -309,19 +362,36 @@ class AgentManager:
     def _instantiate(
         self, name: str, record: AgentRecord, module: AgentModule, limits: Limits
     ) -> Sandbox:
-        """An instance on `name`'s endpoint, registered unless one is already (a swap)."""
-        endpoint, sandbox = instantiate(
-            self.router,
-            self.runtime,
-            module,
-            name,
-            agent_id=record.id,
-            config=record.config,
-            limits=limits,
-            kv=self.store.kv(record.id, limits.max_outbound_bytes),
-        )
-        if self.router.get(name) is None:
+        """An instance on `name`'s endpoint, registered unless one is already (a swap).
+
+        What it registers in `caxton_init` becomes the agent's whole set of
+        capabilities; if it fails, the set stays as it was.
+        """
+        registered = self.router.get(name)
+        before = list(registered.capabilities) if registered is not None else []
+        self._initialising.add(name)
+        try:
+            endpoint, sandbox = instantiate(
+                self.router,
+                self.runtime,
+                module,
+                name,
+                agent_id=record.id,
+                config=record.config,
+                limits=limits,
+                kv=self.store.kv(record.id, limits.max_outbound_bytes),
+            )
+        except BaseException:
+            if registered is not None:
+                registered.capabilities = before
+            raise
+        finally:
+            self._initialising.discard(name)
+        declared = endpoint.capabilities[len(before) :]
+        endpoint.capabilities = declared
+        if registered is None:
             self.router.register(endpoint, sandbox)
+        self.store.capabilities.replace(record.id, map(_capability, declared))
         return sandbox
 
     def _swap(self, name: str, record: AgentRecord, module: AgentModule) -> None:
@@ -341,6 +411,19 @@ class AgentManager:
 
     def _keep_dead_letter(self, letter: DeadLetter) -> None:
         self.store.dead_letters.keep(letter.message, letter.receiver, letter.reason, letter.at)
+
+    def _keep_conversation(self, c: Conversation) -> None:
+        record = ConversationRecord(
+            c.id, c.initiator, c.protocol, c.state, c.started, c.last_activity
+        )
+        self.store.conversations.save(record)
+
+    def _keep_capability(self, name: str, capability: Mapping[str, Any]) -> None:
+        # On the agent's thread, maybe while an operation holds the manager's lock
+        # and waits for that agent: so no manager lock here, only the store's.
+        record = self.store.agents.by_name(name)
+        if record is not None and name not in self._initialising:
+            self.store.capabilities.add(record.id, _capability(capability))
 
     # The failure policy.
 
@@ -446,6 +529,16 @@ class AgentManager:
         return datetime.fromtimestamp(self._clock(), UTC)
 
 
+def _capability(declared: Mapping[str, Any]) -> Capability:
+    """A capability as `register_capability` declared it (the sandbox checked its types)."""
+    return Capability(
+        name=declared["name"],
+        version=declared.get("version", ""),
+        description=declared.get("description", ""),
+        input_schema=declared.get("input_schema"),
+    )
+
+
 def _view(state: AgentState, record: AgentRecord) -> AgentView:
     return AgentView(
         name=record.name,
@@ -457,3 +550,30 @@ def _view(state: AgentState, record: AgentRecord) -> AgentView:
         config=record.config,
         limits=record.limits,
     )
+
+
+class _SavedMessages:
+    """Messages saved at shutdown and queued again: acknowledged once all are handled."""
+
+    def __init__(self, messages: list[dict[str, Any]], acknowledge: Callable[[], object]) -> None:
+        self._pending = {id(message) for message in messages}
+        self._messages = messages  # keeps the ids above from being reused meanwhile
+        self._acknowledge = acknowledge
+        self._lock = threading.Lock()
+        self.done = False
+
+    def delivered(self, entries: list[Entry]) -> None:
+        """After a turn (the dispatcher's thread): these were handled, or failed."""
+        self.forget([message for message, _ in entries])
+
+    def forget(self, messages: list[dict[str, Any]]) -> None:
+        """These need no more waiting for: handled, or kept as dead letters."""
+        with self._lock:
+            if self.done:
+                return
+            for message in messages:
+                self._pending.discard(id(message))
+            if self._pending:
+                return
+            self.done = True
+        self._acknowledge()

@@ -1,7 +1,7 @@
 """Message routing: mailboxes, delivery, batching, conversations and dead letters."""
 
 from caxton.router.attach import attach, instantiate
-from caxton.router.conversations import PLATFORM, ConversationManager
+from caxton.router.conversations import PLATFORM, Conversation, ConversationManager
 from caxton.router.dead_letters import DeadLetter, DeadLetters
 from caxton.router.dispatcher import Dispatcher
 from caxton.router.endpoint import Endpoint, Recipient
@@ -9,6 +9,7 @@ from caxton.router.router import Router, RouterError
 
 __all__ = [
     "PLATFORM",
+    "Conversation",
     "ConversationManager",
     "DeadLetter",
     "DeadLetters",

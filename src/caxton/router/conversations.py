@@ -137,6 +137,8 @@ class ConversationManager:
         # A random prefix and a counter: unique, and far cheaper than a uuid per conversation.
         prefix = f"{secrets.token_hex(5)}-" if id_prefix is None else id_prefix
         self._ids = map(prefix.__add__, map(str, itertools.count(1)))
+        # Hears of each conversation dropped as idle (the server keeps it in the store).
+        self.sink: Callable[[Conversation], None] | None = None
 
     def __len__(self) -> int:
         return len(self._live)
@@ -145,6 +147,11 @@ class ConversationManager:
         with self._lock:
             record = self._live.get(conversation_id)
             return None if record is None else _snapshot(record)
+
+    def snapshots(self) -> list[Conversation]:
+        """Every live conversation, least recently active first."""
+        with self._lock:
+            return [_snapshot(record) for record in self._live.values()]
 
     # Messages.
 
@@ -270,7 +277,11 @@ class ConversationManager:
         owed: list[Message] = []
         with self._lock:
             self._pass_deadlines(now, owed)
-            self._drop_idle(now)
+            dropped = self._drop_idle(now)
+        sink = self.sink
+        if sink is not None:
+            for record in dropped:
+                sink(_snapshot(record))
         return owed
 
     def _schedule(self, record: _Record) -> None:
@@ -310,12 +321,13 @@ class ConversationManager:
                 self._live.move_to_end(record.id)
             self._schedule(record)
 
-    def _drop_idle(self, now: float) -> None:
+    def _drop_idle(self, now: float) -> list[_Record]:
         live = self._live
+        dropped: list[_Record] = []
         for _ in range(len(live)):
             record = next(iter(live.values()))
             if record.idle_at > now:
-                return
+                break
             if record.scheduled is not None:
                 # A deadline still to come keeps it: its initiator waits for the notice.
                 # The activity order is then only nearly sorted, which costs at worst a
@@ -324,6 +336,8 @@ class ConversationManager:
                 live.move_to_end(record.id)
             else:
                 del live[record.id]
+                dropped.append(record)
+        return dropped
 
 
 def _start(protocol: str, message: Message, sender: str, now: float) -> Machine | Ruling:

@@ -155,6 +155,8 @@ class Dispatcher:
                     handle(entry[1], entry[0])
                 except Exception as error:
                     self._failed(endpoint, [entry], error)
+        if endpoint.after_delivery is not None:
+            endpoint.after_delivery(entries)
 
     def _failed(self, endpoint: Endpoint, entries: list[Entry], error: Exception) -> None:
         if not isinstance(error, HandlerError):

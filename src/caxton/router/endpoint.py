@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from caxton.router.mailbox import Mailbox
+from caxton.router.mailbox import Entry, Mailbox
 from caxton.runtime import LogLevel, Status
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class Recipient(Protocol):
 class Endpoint:
     __slots__ = (
         "accepting",
+        "after_delivery",
         "agent",
         "capabilities",
         "logger",
@@ -61,6 +63,9 @@ class Endpoint:
         self.paused = False  # True while restarting: messages wait, none is delivered
         self.sent = 0
         self.capabilities: list[dict[str, Any]] = []
+        # Called after a turn delivered `entries` (handled, or failed): how the
+        # manager learns that messages saved at shutdown are safely handled.
+        self.after_delivery: Callable[[list[Entry]], None] | None = None
         self.logger = logging.getLogger(f"caxton.agent.{name}")
 
     # AgentHost: what the sandbox calls.
@@ -88,4 +93,7 @@ class Endpoint:
 
     def register_capability(self, capability: dict[str, Any]) -> int:
         self.capabilities.append(capability)
+        hook = self.router.on_capability
+        if hook is not None:
+            hook(self.name, capability)
         return Status.OK

@@ -54,10 +54,13 @@ class Router:
 
         `on_handler_error(agent, error_class, reason)`, when set, hears of every
         failed delivery, on the dispatcher's thread inside the agent's turn.
+        `on_capability(agent, capability)` hears of every capability an agent
+        registers (checked against ABI v1 already), on the agent's thread.
         """
         self.clock = clock
         self.on_route = on_route
         self.on_handler_error: Callable[[str, ErrorClass, str], None] | None = None
+        self.on_capability: Callable[[str, dict[str, Any]], None] | None = None
         self.conversations = conversations or ConversationManager(clock=clock)
         self.dead_letters = dead_letters or DeadLetters(clock)
         self.ready = ReadyQueue()
@@ -125,22 +128,21 @@ class Router:
                 endpoint.agent = None
         return endpoint
 
-    def requeue(self, name: str, messages: list[Message]) -> int:
+    def requeue(self, name: str, messages: list[Message]) -> list[Message]:
         """Put messages saved at shutdown back in `name`'s mailbox, in order, as they were.
 
         They were routed once already: no new ids, no second judgement. What
-        does not fit becomes a dead letter. Returns how many were queued.
+        cannot be queued becomes a dead letter; those are returned.
         """
         endpoint = self._endpoints.get(name)
         if endpoint is None:
             raise RouterError(f"no agent named {name!r} is registered")
-        queued = 0
+        refused = []
         for message in messages:
             entry = self._encoded(message)
-            if entry is not None:
-                self._put(endpoint, entry)
-                queued += 1
-        return queued
+            if entry is None or not self._put(endpoint, entry):
+                refused.append(message)
+        return refused
 
     def get(self, name: str) -> Endpoint | None:
         return self._endpoints.get(name)
@@ -231,13 +233,15 @@ class Router:
             self.dead_letters.keep(message, _first(message["receiver"]), f"cannot encode: {error}")
             return None
 
-    def _put(self, endpoint: Endpoint, entry: Entry) -> None:
+    def _put(self, endpoint: Endpoint, entry: Entry) -> bool:
         put = endpoint.mailbox.put(entry)
+        self.routed += 1
         if put is Put.SCHEDULE:
             self.ready.push(endpoint)
         elif put is Put.FULL:  # filled between the room check and now by another thread
             self.dead_letters.keep(entry[0], endpoint.name, "mailbox full")
-        self.routed += 1
+            return False
+        return True
 
     def send_from_platform(self, message: Message, cause: object) -> None:
         """Route a message the platform makes (a failure, a notice) on `cause`'s trace.

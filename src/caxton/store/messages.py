@@ -149,6 +149,27 @@ class QueuedMessages:
             )
         return len(rows)
 
+    def replace(self, agent_name: str, messages: Iterable[Message]) -> int:
+        """Make `messages` all that is saved for the agent (its whole mailbox at shutdown)."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM queued_messages WHERE agent_name = ?", (agent_name,))
+            rows = [
+                (agent_name, seq, orjson.dumps(message).decode())
+                for seq, message in enumerate(messages, 1)
+            ]
+            conn.executemany(
+                "INSERT INTO queued_messages (agent_name, seq, message) VALUES (?, ?, ?)", rows
+            )
+        return len(rows)
+
+    def ack(self, agent_name: str, count: int) -> int:
+        """Forget the agent's `count` oldest saved messages, now handled; how many went."""
+        return self._db.write_one(
+            "DELETE FROM queued_messages WHERE agent_name = ? AND seq IN (SELECT seq FROM"
+            " queued_messages WHERE agent_name = ? ORDER BY seq LIMIT ?)",
+            (agent_name, agent_name, count),
+        )
+
     def peek(self, agent_name: str) -> list[Message]:
         rows = (
             self._db.read()
