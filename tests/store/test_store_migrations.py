@@ -63,7 +63,24 @@ def _sample_v2(conn: sqlite3.Connection) -> None:
     )
 
 
-SAMPLES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _sample_v1, 2: _sample_v2}
+JOB_ID = "job-1"
+
+
+def _sample_v3(conn: sqlite3.Connection) -> None:
+    _sample_v2(conn)  # version 3 adds the jobs table only.
+    conn.execute(
+        "INSERT INTO jobs (id, agent_name, request, state, attempts, result, error, timeout_s,"
+        " created_at, updated_at) VALUES (?, 'echo', '{\"performative\":\"request\"}',"
+        " 'complete', 1, '{\"performative\":\"inform\"}', NULL, 30.0, 4.0, 5.0)",
+        (JOB_ID,),
+    )
+
+
+SAMPLES: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _sample_v1,
+    2: _sample_v2,
+    3: _sample_v3,
+}
 
 
 def test_every_version_has_a_sample() -> None:
@@ -92,6 +109,8 @@ def test_a_database_created_at_each_version_migrates_to_the_latest(
         assert store.integrity_problems() == []
         applied = store.db.read().execute("SELECT version FROM schema_version ORDER BY version")
         assert [row[0] for row in applied] == list(range(1, LATEST + 1))
+        if version < 3:
+            assert store.jobs.count() == 0
         if version == 0:
             assert store.agents.count() == 0
             return
@@ -117,6 +136,17 @@ def test_a_database_created_at_each_version_migrates_to_the_latest(
         # Still usable: a new deployment follows the migrated ones.
         store.agents.deploy(AGENT_ID, SHA, version="1.1")
         assert store.agents.deployments(AGENT_ID)[-1].seq == len(deployments) + 1
+        if version >= 3:
+            job = store.jobs.get(JOB_ID)
+            assert job is not None
+            assert (job.agent_name, job.state, job.attempts) == ("echo", "complete", 1)
+            assert job.request == {"performative": "request"}
+            assert job.result == {"performative": "inform"}
+            assert (job.timeout_s, job.created_at, job.updated_at) == (30.0, 4.0, 5.0)
+            assert store.jobs.list() == [job]
+        # Jobs work whatever version the database came from.
+        new = store.jobs.create("echo", {"performative": "request"}, 1.0)
+        assert store.jobs.unfinished() == [new]
 
 
 def test_migrating_a_database_at_the_latest_version_changes_nothing(tmp_path: Path) -> None:

@@ -151,6 +151,8 @@ class AgentManager:
         with self._lock:
             if name in self._states:
                 raise AgentNameTaken(f"an agent named {name!r} is deployed already")
+            if self.router.get(name) is not None:
+                raise AgentNameTaken(f"the name {name!r} is taken by the platform")
             sha256 = self.store.modules.put(wasm)
             module = Module(sha256, version)
             unloaded = Unloaded.create(name, at=self._now(), reason="deploy")

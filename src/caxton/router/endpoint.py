@@ -80,6 +80,9 @@ class Endpoint:
         self.router.not_understood(self.name, data, reason, context)
 
     def log(self, level: LogLevel, text: str, context: object) -> None:
+        hook = self.router.on_log
+        if hook is not None:
+            hook(self.name, level, text)
         python_level = _LOG_LEVELS[level]
         if self.logger.isEnabledFor(python_level):
             self.logger.log(python_level, text, extra={"agent": self.name})

@@ -26,7 +26,7 @@ from caxton.router.endpoint import Endpoint, Recipient
 from caxton.router.mailbox import Entry, Put
 from caxton.router.ready import ReadyQueue
 from caxton.router.trace import TraceIds
-from caxton.runtime import Status
+from caxton.runtime import LogLevel, Status
 
 Message = dict[str, Any]
 
@@ -56,11 +56,13 @@ class Router:
         failed delivery, on the dispatcher's thread inside the agent's turn.
         `on_capability(agent, capability)` hears of every capability an agent
         registers (checked against ABI v1 already), on the agent's thread.
+        `on_log(agent, level, text)` hears every line an agent logs, on its thread.
         """
         self.clock = clock
         self.on_route = on_route
         self.on_handler_error: Callable[[str, ErrorClass, str], None] | None = None
         self.on_capability: Callable[[str, dict[str, Any]], None] | None = None
+        self.on_log: Callable[[str, LogLevel, str], None] | None = None
         self.conversations = conversations or ConversationManager(clock=clock)
         self.dead_letters = dead_letters or DeadLetters(clock)
         self.ready = ReadyQueue()

@@ -4,6 +4,7 @@
     sha = store.modules.put(wasm_bytes)
     agent = store.agents.create("echo", sha, version="1", state="loaded")
     kv = store.kv(agent.id, quota_bytes=1 << 20)   # a runtime KeyValueStore
+    job = store.jobs.create("echo", request, timeout_s=30.0)   # POST /jobs, durable
     store.backup(path); restore(path, new_data_dir)
 
 `docs/store.md` describes the schema, the concurrency design and the figures.
@@ -18,6 +19,7 @@ from types import TracebackType
 from typing import Self
 
 from caxton.store.database import DATABASE_FILE, Database, restore, verify_backup
+from caxton.store.jobs import JOB_STATES, JobRecord, Jobs, JobStateError, UnknownJob
 from caxton.store.kv import DurableKeyValueStore
 from caxton.store.messages import (
     ConversationRecord,
@@ -45,6 +47,7 @@ from caxton.store.registry import (
 
 __all__ = [
     "DATABASE_FILE",
+    "JOB_STATES",
     "LATEST",
     "MIGRATIONS",
     "REMOVED",
@@ -59,6 +62,9 @@ __all__ = [
     "DeadLetterLog",
     "Deployment",
     "DurableKeyValueStore",
+    "JobRecord",
+    "JobStateError",
+    "Jobs",
     "Migration",
     "Modules",
     "Provider",
@@ -68,6 +74,7 @@ __all__ = [
     "Store",
     "StoredDeadLetter",
     "Transition",
+    "UnknownJob",
     "UnknownModule",
     "restore",
     "verify_backup",
@@ -86,6 +93,7 @@ class Store:
         self.conversations = Conversations(db)
         self.dead_letters = DeadLetterLog(db)
         self.queued = QueuedMessages(db)
+        self.jobs = Jobs(db)
 
     @classmethod
     def open(cls, data_dir: Path | str, *, clock: Callable[[], float] = time.time) -> Self:

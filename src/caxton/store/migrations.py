@@ -165,9 +165,35 @@ INSERT INTO deployments (agent_id, seq, version, module_sha256, config, at)
     SELECT id, 1, version, module_sha256, config, updated_at FROM agents;
 """
 
+# Version 3: jobs, the REST API's asynchronous invocations (`POST /jobs`):
+# the request sent to an agent, its state, and the reply or the error, kept
+# across restarts. No foreign key to agents: like transitions, a job's record
+# outlives the agent it asked, and the name may belong to another instance.
+# Each index ends in `id` so that newest-first pages (`created_at DESC, id DESC`)
+# read straight from it.
+V3_JOBS = """
+CREATE TABLE jobs (
+    id          TEXT PRIMARY KEY,
+    agent_name  TEXT NOT NULL,
+    request     TEXT NOT NULL CHECK (json_valid(request)),
+    state       TEXT NOT NULL
+                CHECK (state IN ('submitted', 'running', 'complete', 'failed')),
+    attempts    INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    result      TEXT CHECK (result IS NULL OR json_valid(result)),
+    error       TEXT,
+    timeout_s   REAL NOT NULL CHECK (timeout_s > 0),
+    created_at  REAL NOT NULL,
+    updated_at  REAL NOT NULL
+);
+CREATE INDEX jobs_by_state ON jobs (state, created_at, id);
+CREATE INDEX jobs_by_created ON jobs (created_at, id);
+CREATE INDEX jobs_by_agent ON jobs (agent_name, created_at, id);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", V1_INITIAL),
     Migration(2, "kv_usage_and_deployments", V2_KV_USAGE_AND_DEPLOYMENTS),
+    Migration(3, "jobs", V3_JOBS),
 )
 LATEST = len(MIGRATIONS)
 assert all(m.version == i for i, m in enumerate(MIGRATIONS, 1)), "versions are 1, 2, 3..."

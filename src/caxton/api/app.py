@@ -1,0 +1,89 @@
+"""The FastAPI application over one `Server`: routes, problems, version headers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+
+from caxton import __version__
+from caxton.api import agents, health, invocation, messages, problems
+from caxton.api.types import API_PREFIX, CLI_VERSION_HEADER, VERSION_HEADER, AclMessage
+from caxton.server.server import Server
+
+
+def create_app(
+    server: Server, *, manage: bool = True, on_started: Callable[[Server], object] | None = None
+) -> FastAPI:
+    """The API for `server`. With `manage`, the app's lifespan starts and closes it;
+    `on_started(server)` runs (in a thread) once the agents are recovered."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if manage:
+            await asyncio.to_thread(server.start)
+        if on_started is not None:
+            await asyncio.to_thread(on_started, server)
+        server.jobs.resume()
+        try:
+            yield
+        finally:
+            await server.jobs.close()
+            if manage:
+                await asyncio.to_thread(server.close)
+
+    app = FastAPI(
+        title="Caxton",
+        version=__version__,
+        summary="Management API of a Caxton multi-agent server",
+        lifespan=lifespan,
+    )
+    app.state.server = server
+    problems.install(app)
+    app.include_router(health.probes)
+    for module in (health, agents, invocation, messages):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.middleware("http")(_versions)
+    app.openapi = _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented override
+    return app
+
+
+async def _versions(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    cli = request.headers.get(CLI_VERSION_HEADER)
+    if cli is not None and _major(cli) != _major(__version__):
+        problem = problems.ApiProblem(
+            400,
+            "incompatible-client",
+            f"this server speaks API {__version__}; the caxton CLI {cli} needs major version "
+            f"{_major(cli)}. Install caxton {_major(__version__)}.x to talk to it",
+        )
+        response: Response = problems.problem_response(request, problem)
+    else:
+        response = await call_next(request)
+    response.headers[VERSION_HEADER] = __version__
+    return response
+
+
+def _major(version: str) -> str:
+    return version.split(".", 1)[0]
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["AclMessage"] = AclMessage.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi

@@ -1,0 +1,133 @@
+"""/messages, /conversations, /dead-letters, /capabilities: what flows between agents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from caxton.acl import decode_fipa, decode_json
+from caxton.api import views
+from caxton.api.deps import ServerDep, read_body
+from caxton.api.problems import ApiProblem, not_found
+from caxton.api.streams import sse
+from caxton.api.types import (
+    CapabilityList,
+    CapabilityView,
+    ConversationView,
+    DeadLetterList,
+    MessageList,
+    SendResult,
+)
+
+router = APIRouter(tags=["messages"])
+
+FIPA_ACL = "application/fipa-acl"
+_MESSAGE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/AclMessage"}},
+            FIPA_ACL: {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/messages",
+    status_code=202,
+    response_model=SendResult,
+    summary="Send one message to any agent (JSON, or FIPA string syntax)",
+    openapi_extra=_MESSAGE_BODY,
+)
+async def send(request: Request, server: ServerDep) -> SendResult:
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    body = await read_body(request, server)
+    if kind == FIPA_ACL:
+        message = decode_fipa(body)
+    elif kind in ("application/json", ""):
+        message = decode_json(body)
+    else:
+        raise ApiProblem(
+            415, "unsupported-media-type", f"send application/json or {FIPA_ACL}, not {kind!r}"
+        )
+    server.gateway.post(message)
+    return SendResult(
+        message_id=message["message_id"], conversation_id=message.get("conversation_id")
+    )
+
+
+@router.get("/messages", response_model=MessageList, summary="Recent messages, filtered")
+def recent(
+    server: ServerDep,
+    agent: str | None = None,
+    conversation: str | None = None,
+    after: Annotated[int | None, Query(ge=0, description="Only messages after this seq")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    follow: Annotated[bool, Query(description="Stream new ones as server-sent events")] = False,
+) -> Any:
+    history = server.history
+    if follow:
+
+        def wait(seq: int, timeout: float) -> tuple[int, list[tuple[int, Any]]]:
+            records = history.wait_after(seq, timeout)
+            newest = records[-1].seq if records else seq
+            chosen = [r for r in records if r.matches(agent, conversation)]
+            return newest, [(r.seq, r.message) for r in chosen]
+
+        start = history.last_seq if after is None or after > history.last_seq else after
+        return sse(wait, start, lambda: server.closed)
+    records = history.recent(limit, agent=agent, conversation=conversation, after_seq=after)
+    return MessageList(items=[views.message(r) for r in records], last_seq=history.last_seq)
+
+
+@router.get(
+    "/conversations/{conversation_id}",
+    response_model=ConversationView,
+    summary="A conversation and its messages",
+)
+def conversation(conversation_id: str, server: ServerDep) -> ConversationView:
+    stored = server.store.conversations.get(conversation_id)
+    view = views.conversation(server, conversation_id, stored)
+    if view is None:
+        if server.history.conversation(conversation_id):
+            raise ApiProblem(
+                404, "conversation-not-found", f"conversation {conversation_id!r} is over"
+            )
+        raise not_found("conversation", conversation_id)
+    return view
+
+
+@router.get("/dead-letters", response_model=DeadLetterList, summary="Undeliverable messages")
+def dead_letters(
+    server: ServerDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
+) -> DeadLetterList:
+    return DeadLetterList(
+        items=[views.dead_letter(letter) for letter in server.store.dead_letters.recent(limit)]
+    )
+
+
+@router.get(
+    "/capabilities",
+    response_model=CapabilityList,
+    summary="Agents offering a capability",
+    tags=["capabilities"],
+)
+def capabilities(
+    server: ServerDep, name: Annotated[str, Query(min_length=1, max_length=200)]
+) -> CapabilityList:
+    states = {view.name: view.state for view in server.manager.all()}
+    items = [
+        CapabilityView(
+            agent=p.agent_name,
+            agent_state=states[p.agent_name].value,  # type: ignore[arg-type]  # StateName values
+            name=p.capability.name,
+            version=p.capability.version,
+            description=p.capability.description,
+            input_schema=p.capability.input_schema,
+        )
+        for p in server.store.capabilities.providers(name)
+        if p.agent_name in states
+    ]
+    return CapabilityList(items=items)

@@ -1,0 +1,135 @@
+"""The composition root: one `Server` builds and wires every part from `Settings`.
+
+    server = Server(settings)      # store opened, nothing running yet
+    server.start()                 # agents recovered, dispatcher threads running
+    ...                            # the API (caxton.api.create_app(server)) uses it
+    server.close()                 # agents drained and saved, store closed
+
+No module-level state: tests build as many servers as they like, each on
+its own data directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from caxton import __version__
+from caxton.agents import AgentManager
+from caxton.errors import ErrorClass
+from caxton.router import Dispatcher, Router
+from caxton.router.history import MessageHistory
+from caxton.runtime import Limits, Runtime, RuntimeConfig
+from caxton.server.gateway import Gateway
+from caxton.server.jobs import JobRunner
+from caxton.server.logbook import Logbook
+from caxton.settings import Settings
+from caxton.store import Store
+
+log = logging.getLogger("caxton.server")
+
+_LOG_LINES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    ok: bool
+    detail: str
+
+
+class Server:
+    def __init__(self, settings: Settings, *, env: dict[str, str] | None = None) -> None:
+        self.settings = settings
+        self.version = __version__
+        self.started_at = time.time()
+        data_dir = Path(settings.data_dir)
+        self.store = Store.open(data_dir)
+        try:
+            self.runtime = Runtime(self._runtime_config(data_dir, env))
+        except BaseException:
+            self.store.close()
+            raise
+        self.router = Router()
+        self.history = MessageHistory(settings.message_history, clock=self.router.clock)
+        self.router.on_route = self.history.record
+        self.logbook = Logbook(_LOG_LINES)
+        self.router.on_log = self.logbook.write
+        self.dispatcher = Dispatcher(self.router, workers=settings.workers)
+        self.manager = AgentManager(
+            store=self.store, runtime=self.runtime, router=self.router, dispatcher=self.dispatcher
+        )
+        self.errors: dict[str, Counter[str]] = {}
+        self._on_handler_error = self.router.on_handler_error
+        self.router.on_handler_error = self._count_error
+        self.gateway = Gateway(self.router)
+        self.gateway.attach()
+        self.jobs = JobRunner(self.store, self.gateway, retries=settings.job_retries)
+        self.started = False
+        self.closed = False
+
+    def _runtime_config(self, data_dir: Path, env: dict[str, str] | None) -> RuntimeConfig:
+        environment = dict(os.environ if env is None else env)
+        config = RuntimeConfig.from_environment(environment, cache_dir=data_dir / "cache")
+        overrides: dict[str, int] = dict(self.settings.limits.overrides())
+        overrides["mailbox_capacity"] = self.settings.mailbox_capacity
+        limits = Limits.defaults(config.memory).override(config.memory, **overrides)
+        return RuntimeConfig.from_environment(
+            environment, cache_dir=data_dir / "cache", limits=limits
+        )
+
+    def start(self) -> list[str]:
+        """Recover the stored agents and start delivering; returns the agents started."""
+        started = self.manager.recover()
+        self.dispatcher.start()
+        self.started = True
+        log.info("caxton %s serving %d agents", self.version, len(self.manager.all()))
+        return started
+
+    def close(self) -> int:
+        """Drain and save every agent, stop the threads, close the store; messages saved."""
+        if self.closed:
+            return 0
+        self.closed = True
+        saved = self.manager.shutdown()
+        self.dispatcher.stop()
+        self.history.close()
+        self.logbook.close()
+        self.runtime.close()
+        self.store.close()
+        return saved
+
+    # What the API shows.
+
+    def _count_error(self, agent: str, error_class: ErrorClass, reason: str) -> None:
+        counts = self.errors.get(agent)
+        if counts is None:
+            counts = self.errors[agent] = Counter()
+        counts[error_class.value] += 1
+        if self._on_handler_error is not None:
+            self._on_handler_error(agent, error_class, reason)
+
+    def readiness(self) -> dict[str, CheckResult]:
+        """Storage, runtime and agents: each check with what it found."""
+        checks: dict[str, CheckResult] = {}
+        try:
+            self.store.agents.count()
+            checks["storage"] = CheckResult(True, f"SQLite at {self.store.db.path}")
+        except Exception as error:  # any failure here is the diagnosis
+            checks["storage"] = CheckResult(False, f"store unusable: {error}")
+        if self.closed:
+            checks["runtime"] = CheckResult(False, "the server is shutting down")
+        elif not self.started:
+            checks["runtime"] = CheckResult(False, "agents are still being recovered")
+        else:
+            checks["runtime"] = CheckResult(True, f"{self.runtime.running} instances")
+        views = self.manager.all() if self.started and not self.closed else []
+        failed = [view.name for view in views if view.state == "Failed"]
+        detail = f"{len(views)} agents, {len(failed)} failed"
+        if failed:
+            detail += f" ({', '.join(failed[:10])})"
+        checks["agents"] = CheckResult(self.started, detail)
+        return checks

@@ -1,0 +1,616 @@
+"""The server's settings: one frozen value built from flags, environment, a TOML file and defaults.
+
+Precedence, per setting: a flag given to `caxton server start`, then the
+`CAXTON_*` environment variable, then the TOML config file, then the default.
+`Settings.load` is the only place that reads the environment or the config
+file; everything else is handed a `Settings`.
+
+Every value given is checked, even one that a higher source overrides, so a
+bad line in the file or a bad variable is reported at start rather than on
+the day the override goes away. Errors are `ConfigError`s whose message
+names the setting as the user wrote it and where it came from:
+
+    CAXTON_PORT: 'abc' is not an integer
+    --workers: -1 is out of range: it must be 0 or more
+    port (in /etc/caxton/server.toml): 70000 is out of range 0..65535
+    prot (in /etc/caxton/server.toml): unknown setting; did you mean 'port'?
+
+The config file is `--config`, else `$CAXTON_CONFIG`, else
+`$XDG_CONFIG_HOME/caxton/server.toml` (`~/.config/caxton/server.toml`) when it
+exists. A file named explicitly must exist; the default one may not.
+Environment variables with the `CAXTON_` prefix that the server does not know
+are ignored: the client (`CAXTON_URL`, `CAXTON_TOKEN`, `CAXTON_OUTPUT`) and
+the runtime (`CAXTON_WASM_FEATURES`, ...) read their own. An empty variable
+counts as unset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from caxton.errors import ConfigError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = [
+    "CONFIG_ENV_VAR",
+    "SPECS",
+    "LimitSettings",
+    "LogFormat",
+    "LogLevel",
+    "SettingSpec",
+    "Settings",
+    "Source",
+    "default_config_path",
+    "default_data_dir",
+    "server_env_vars",
+]
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["json", "console", "auto"]
+Source = Literal["flag", "env", "file", "default"]
+Kind = Literal["str", "int", "float", "bool", "path"]
+
+ENV_PREFIX: Final = "CAXTON_"
+CONFIG_ENV_VAR: Final = "CAXTON_CONFIG"
+MiB: Final = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """What one setting accepts. `name` is its TOML key, dotted inside a table."""
+
+    name: str
+    kind: Kind
+    meaning: str
+    minimum: float | None = None
+    maximum: float | None = None
+    # True when the minimum itself is refused (timeouts must be more than 0).
+    exclusive_minimum: bool = False
+    choices: tuple[str, ...] = ()
+    # True when None is a valid value: it means "the runtime decides".
+    optional: bool = False
+    # True when `caxton server start` has a flag for it.
+    has_flag: bool = False
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.name.replace(".", "_").upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace(".", "-").replace("_", "-")
+
+    @property
+    def attribute_path(self) -> tuple[str, ...]:
+        return tuple(self.name.split("."))
+
+
+# In the order `caxton config show` and the docs list them.
+SPECS: Final[tuple[SettingSpec, ...]] = (
+    SettingSpec("host", "str", "address the REST API listens on", has_flag=True),
+    SettingSpec(
+        "port",
+        "int",
+        "TCP port of the REST API; 0 picks a free one",
+        minimum=0,
+        maximum=65535,
+        has_flag=True,
+    ),
+    SettingSpec("data_dir", "path", "directory for the SQLite store and caches", has_flag=True),
+    SettingSpec("workers", "int", "dispatcher threads that run agents", minimum=0, has_flag=True),
+    SettingSpec(
+        "mailbox_capacity", "int", "messages waiting per agent before senders get -3", minimum=1
+    ),
+    SettingSpec(
+        "log_level",
+        "str",
+        "least severe log level written",
+        choices=("debug", "info", "warning", "error"),
+        has_flag=True,
+    ),
+    SettingSpec(
+        "log_format",
+        "str",
+        "json, console, or auto (console on a terminal, json otherwise)",
+        choices=("json", "console", "auto"),
+    ),
+    SettingSpec(
+        "invoke_timeout_s",
+        "float",
+        "default wait for an agent's reply to an API invoke, in seconds",
+        minimum=0,
+        exclusive_minimum=True,
+    ),
+    SettingSpec(
+        "invoke_max_timeout_s",
+        "float",
+        "longest wait a caller may ask for, in seconds",
+        minimum=0,
+        exclusive_minimum=True,
+    ),
+    SettingSpec("job_retries", "int", "times a failed job is retried", minimum=0),
+    SettingSpec(
+        "job_timeout_s",
+        "float",
+        "time one job may take, in seconds",
+        minimum=0,
+        exclusive_minimum=True,
+    ),
+    SettingSpec(
+        "max_request_bytes",
+        "int",
+        "largest request body, so also the largest module upload",
+        minimum=1,
+    ),
+    SettingSpec(
+        "message_history",
+        "int",
+        "recently routed messages kept in memory for the API",
+        minimum=0,
+    ),
+    SettingSpec(
+        "limits.memory_bytes",
+        "int",
+        "default linear-memory ceiling per agent",
+        minimum=1,
+        optional=True,
+    ),
+    SettingSpec(
+        "limits.fuel_per_message",
+        "int",
+        "default fuel per handled message",
+        minimum=1,
+        optional=True,
+    ),
+    SettingSpec(
+        "limits.deadline_ms",
+        "int",
+        "default wall-clock deadline per handled message",
+        minimum=1,
+        optional=True,
+    ),
+    SettingSpec("examples", "bool", "deploy the bundled example agents at start"),
+)
+
+_BY_NAME: Final[Mapping[str, SettingSpec]] = {spec.name: spec for spec in SPECS}
+_TABLES: Final = frozenset(spec.name.split(".")[0] for spec in SPECS if "." in spec.name)
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+
+
+def server_env_vars() -> tuple[str, ...]:
+    """Every environment variable `Settings.load` reads, besides HOME and XDG_*."""
+    return (CONFIG_ENV_VAR, *(spec.env_var for spec in SPECS))
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """`$XDG_DATA_HOME/caxton`, or `~/.local/share/caxton`."""
+    return _xdg_home(env, "XDG_DATA_HOME", ".local/share") / "caxton"
+
+
+def default_config_path(env: Mapping[str, str]) -> Path:
+    """`$XDG_CONFIG_HOME/caxton/server.toml`, or `~/.config/caxton/server.toml`."""
+    return _xdg_home(env, "XDG_CONFIG_HOME", ".config") / "caxton" / "server.toml"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimitSettings:
+    """Default limits for agents deployed without their own; None leaves the runtime's."""
+
+    memory_bytes: int | None = None
+    fuel_per_message: int | None = None
+    deadline_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_fields(self, "limits.")
+
+    def overrides(self) -> dict[str, int]:
+        """The limits that are set, as keyword arguments for `Limits.override`."""
+        values = dataclasses.asdict(self)
+        return {name: value for name, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the server is built from. `load` applies the precedence rule.
+
+    Built directly (in tests, or when embedding), `data_dir` must be given and
+    every value is checked the same way; `sources()` then reports `default`.
+    """
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    mailbox_capacity: int = 1024
+    log_level: LogLevel = "info"
+    log_format: LogFormat = "auto"
+    invoke_timeout_s: float = 5.0
+    invoke_max_timeout_s: float = 60.0
+    job_retries: int = 0
+    job_timeout_s: float = 30.0
+    max_request_bytes: int = 16 * MiB
+    message_history: int = 10_000
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    examples: bool = False
+    # The config file the values came from, if one was read.
+    config_file: Path | None = None
+    # Where each setting's value came from; absent means "default".
+    origins: Mapping[str, Source] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_fields(self, "")
+        if not isinstance(self.limits, LimitSettings):
+            raise ConfigError("limits", f"expected LimitSettings, got {self.limits!r}")
+        _check_timeouts(self.invoke_timeout_s, "invoke_timeout_s", self.invoke_max_timeout_s)
+
+    @classmethod
+    def load(
+        cls,
+        flags: Mapping[str, object] | None = None,
+        env: Mapping[str, str] | None = None,
+        config_path: Path | None = None,
+    ) -> Settings:
+        """Resolve every setting: flags > `CAXTON_*` variables in `env` > config file > default.
+
+        `flags` maps setting names (`port`, `data_dir`, `limits.deadline_ms`)
+        to values, typed or as text; None means "not given". A `config` flag,
+        or `config_path`, names the config file. `env` defaults to os.environ.
+        Raises ConfigError naming the setting and its source.
+        """
+        env = os.environ if env is None else env
+        given = {name: value for name, value in (flags or {}).items() if value is not None}
+        config_flag = given.pop("config", None)
+        for name in given:
+            if name not in _BY_NAME:
+                raise ConfigError(f"--{name.replace('_', '-')}", _unknown(name))
+        if config_path is None and config_flag is not None:
+            config_path = _path_of(config_flag, "--config")
+        file_path, file_values = _read_config(config_path, env)
+
+        values: dict[str, Any] = {}
+        origins: dict[str, Source] = {}
+        for spec in SPECS:
+            found: list[tuple[Source, Any]] = []
+            if spec.name in given:
+                found.append(("flag", _from_flag(spec, given[spec.name], env)))
+            text = env.get(spec.env_var, "")
+            if text:
+                found.append(("env", _from_text(spec, text, spec.env_var, env, Path.cwd())))
+            if file_path is not None and spec.name in file_values:
+                label = f"{spec.name} (in {file_path})"
+                found.append(
+                    ("file", _from_toml(spec, file_values[spec.name], label, file_path, env))
+                )
+            if found:
+                origins[spec.name], values[spec.name] = found[0]
+            else:
+                origins[spec.name], values[spec.name] = "default", _default(spec, env)
+
+        def where(name: str) -> str:
+            return _label(_BY_NAME[name], origins[name], file_path)
+
+        _check_timeouts(
+            values["invoke_timeout_s"],
+            where("invoke_timeout_s"),
+            values["invoke_max_timeout_s"],
+            where("invoke_max_timeout_s"),
+        )
+        limits = {
+            name.removeprefix("limits."): values.pop(name)
+            for name in list(values)
+            if name.startswith("limits.")
+        }
+        return cls(
+            **values,
+            limits=LimitSettings(**limits),
+            config_file=file_path,
+            origins=origins,
+        )
+
+    def value(self, name: str) -> object:
+        """One setting's value by its TOML name (`port`, `limits.deadline_ms`)."""
+        if name not in _BY_NAME:
+            raise KeyError(name)
+        found: object = self
+        for part in _BY_NAME[name].attribute_path:
+            found = getattr(found, part)
+        return found
+
+    def sources(self) -> dict[str, Source]:
+        """Where each setting's value came from: flag, env, file or default."""
+        return {spec.name: self.origins.get(spec.name, "default") for spec in SPECS}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings shaped like the TOML file, JSON-able (paths as text, unset limits null)."""
+        result: dict[str, Any] = {}
+        for spec in SPECS:
+            value = self.value(spec.name)
+            if isinstance(value, Path):
+                value = str(value)
+            *tables, key = spec.attribute_path
+            target = result
+            for table in tables:
+                target = target.setdefault(table, {})
+            target[key] = value
+        return result
+
+    @property
+    def binds_loopback(self) -> bool:
+        """True when `host` only accepts connections from this machine."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+# Checking values
+
+
+def _check_fields(instance: DataclassInstance, prefix: str) -> None:
+    """Type and range checks for a directly built dataclass; errors name the setting."""
+    for item in dataclasses.fields(instance):
+        spec = _BY_NAME.get(prefix + item.name)
+        if spec is None:
+            continue
+        value = getattr(instance, item.name)
+        checked = _typed(spec, value, spec.name)
+        if checked is not value:
+            object.__setattr__(instance, item.name, checked)
+
+
+def _typed(spec: SettingSpec, value: object, label: str) -> Any:
+    """`value`, already a Python value, checked for `spec`: type, then range or choice."""
+    if value is None and spec.optional:
+        return None
+    if spec.kind in {"int", "float"}:
+        return _numeric(spec, value, label)
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(label, f"expected true or false, got {_describe(value)}")
+        return value
+    if spec.kind == "path":
+        if not isinstance(value, Path):
+            raise ConfigError(label, f"expected a path, got {_describe(value)}")
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(label, f"expected a string, got {_describe(value)}")
+    if spec.choices:
+        if value.lower() not in spec.choices:
+            raise ConfigError(label, f"{value!r} is not one of {', '.join(spec.choices)}")
+        return value.lower()
+    if not value.strip():
+        raise ConfigError(label, "must not be empty")
+    return value
+
+
+def _numeric(spec: SettingSpec, value: object, label: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        wanted = "an integer" if spec.kind == "int" else "a number"
+        raise ConfigError(label, f"expected {wanted}, got {_describe(value)}")
+    if spec.kind == "int" and not isinstance(value, int):
+        raise ConfigError(label, f"expected an integer, got {_describe(value)}")
+    if not math.isfinite(value):
+        raise ConfigError(label, f"{value} is not a finite number")
+    return _in_range(spec, value if spec.kind == "int" else float(value), label)
+
+
+def _in_range(spec: SettingSpec, value: float, label: str) -> float:
+    low, high = spec.minimum, spec.maximum
+    shown = _number(value)
+    if low is not None and high is not None and not low <= value <= high:
+        raise ConfigError(label, f"{shown} is out of range {_number(low)}..{_number(high)}")
+    if low is not None and spec.exclusive_minimum and value <= low:
+        raise ConfigError(label, f"{shown} is out of range: it must be more than {_number(low)}")
+    if low is not None and value < low:
+        raise ConfigError(label, f"{shown} is out of range: it must be {_number(low)} or more")
+    return value
+
+
+def _check_timeouts(
+    default: float, default_label: str, maximum: float, maximum_label: str = "invoke_max_timeout_s"
+) -> None:
+    if maximum < default:
+        raise ConfigError(
+            maximum_label,
+            f"{_number(maximum)} is less than {_number(default)}, the value of {default_label}; "
+            "the longest wait cannot be shorter than the default one",
+        )
+
+
+# Reading values from each source
+
+
+def _from_text(spec: SettingSpec, text: str, label: str, env: Mapping[str, str], base: Path) -> Any:
+    """A value given as text (an environment variable, or a flag given as text)."""
+    value: object
+    stripped = text.strip()
+    if spec.kind == "int":
+        try:
+            value = int(stripped)
+        except ValueError:
+            raise ConfigError(label, f"{text!r} is not an integer") from None
+    elif spec.kind == "float":
+        try:
+            value = float(stripped)
+        except ValueError:
+            raise ConfigError(label, f"{text!r} is not a number") from None
+    elif spec.kind == "bool":
+        if stripped.lower() in _TRUE:
+            value = True
+        elif stripped.lower() in _FALSE:
+            value = False
+        else:
+            raise ConfigError(label, f"{text!r} is not a boolean (use true or false)")
+    elif spec.kind == "path":
+        if not stripped:
+            raise ConfigError(label, "must not be empty")
+        value = base / _expand_user(stripped, env)
+    else:
+        value = text
+    return _typed(spec, value, label)
+
+
+def _from_toml(
+    spec: SettingSpec, value: object, label: str, file: Path, env: Mapping[str, str]
+) -> Any:
+    """A value from the config file; relative paths are relative to the file's directory."""
+    if spec.kind == "path" and isinstance(value, str):
+        if not value.strip():
+            raise ConfigError(label, "must not be empty")
+        value = file.parent / _expand_user(value.strip(), env)
+    return _typed(spec, value, label)
+
+
+def _from_flag(spec: SettingSpec, value: object, env: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return _from_text(spec, value, spec.flag, env, Path.cwd())
+    if spec.kind == "path" and isinstance(value, os.PathLike):
+        return _typed(spec, Path.cwd() / Path(value), spec.flag)
+    return _typed(spec, value, spec.flag)
+
+
+def _default(spec: SettingSpec, env: Mapping[str, str]) -> Any:
+    if spec.name == "data_dir":
+        return default_data_dir(env)
+    if spec.optional:
+        return None
+    (item,) = (f for f in dataclasses.fields(Settings) if f.name == spec.name)
+    return item.default
+
+
+def _label(spec: SettingSpec, origin: Source, file: Path | None) -> str:
+    if origin == "flag":
+        return spec.flag
+    if origin == "env":
+        return spec.env_var
+    if origin == "file":
+        return f"{spec.name} (in {file})"
+    return f"{spec.name} (default)"
+
+
+# The config file
+
+
+def _read_config(
+    explicit: Path | None, env: Mapping[str, str]
+) -> tuple[Path | None, dict[str, object]]:
+    """The config file's path and its values by dotted name; (None, {}) if there is none."""
+    if explicit is not None:
+        path, named_by = explicit, "--config"
+    elif env.get(CONFIG_ENV_VAR):
+        path, named_by = _expand_user(env[CONFIG_ENV_VAR], env), CONFIG_ENV_VAR
+    else:
+        path, named_by = default_config_path(env), ""
+    path = Path.cwd() / path
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        if not named_by:
+            return None, {}
+        raise ConfigError(
+            named_by, f"config file {path} does not exist; create it or name another"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(named_by or str(path), f"{path} is a directory, not a file") from None
+    except OSError as error:
+        raise ConfigError(str(path), f"cannot read the config file: {error.strerror}") from None
+    try:
+        document = tomllib.loads(data.decode())
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigError(str(path), f"not UTF-8 text at line {line}") from None
+    except tomllib.TOMLDecodeError as error:
+        # The message ends with "(at line L, column C)".
+        raise ConfigError(str(path), f"not valid TOML: {error}") from None
+    return path, _flatten(document, path)
+
+
+def _flatten(document: dict[str, Any], path: Path) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for key, value in document.items():
+        if key in _TABLES:
+            if not isinstance(value, dict):
+                label = f"{key} (in {path})"
+                raise ConfigError(label, f"expected a table, got {_describe(value)}")
+            values.update({f"{key}.{inner}": item for inner, item in value.items()})
+        else:
+            values[key] = value
+    for name in values:
+        if name not in _BY_NAME:
+            raise ConfigError(f"{name} (in {path})", _unknown(name))
+    return values
+
+
+def _unknown(name: str) -> str:
+    close = difflib.get_close_matches(name, list(_BY_NAME), n=1)
+    if close:
+        return f"unknown setting; did you mean {close[0]!r}?"
+    return f"unknown setting (known: {', '.join(_BY_NAME)})"
+
+
+# Paths
+
+
+def _xdg_home(env: Mapping[str, str], variable: str, fallback: str) -> Path:
+    # XDG Base Directory spec: an unset, empty or relative value is ignored.
+    text = env.get(variable, "")
+    if text and Path(text).is_absolute():
+        return Path(text)
+    return _home(env) / fallback
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    text = env.get("HOME", "")
+    return Path(text) if text else Path.home()
+
+
+def _expand_user(text: str, env: Mapping[str, str]) -> Path:
+    if text == "~" or text.startswith("~/"):
+        return _home(env) / text[2:]
+    return Path(text).expanduser()
+
+
+def _path_of(value: object, label: str) -> Path:
+    if isinstance(value, str | os.PathLike):
+        return Path(value)
+    raise ConfigError(label, f"expected a path, got {_describe(value)}")
+
+
+# Messages
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the float {value}"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _number(value: float) -> str:
+    """Whole numbers without a trailing `.0`, so messages echo what the user wrote."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
