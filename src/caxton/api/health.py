@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from caxton.api.deps import ServerDep
-from caxton.api.types import API_PREFIX, Check, Health, Readiness, ServerInfo
+from caxton.store import verify_backup
+from caxton.api.types import (
+    API_PREFIX,
+    Backup,
+    BackupRequest,
+    Check,
+    Health,
+    Readiness,
+    ServerInfo,
+)
 
 probes = APIRouter(tags=["health"])
 router = APIRouter(tags=["server"])
@@ -41,3 +53,15 @@ def info(server: ServerDep) -> ServerInfo:
         agents=len(server.manager.all()),
         uptime_s=time.time() - server.started_at,
     )
+
+
+@router.post("/backups", status_code=201, response_model=Backup, summary="Online backup, verified")
+async def backup(request: BackupRequest, server: ServerDep) -> Backup:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = Path(server.settings.data_dir) / "backups"
+    folder.mkdir(exist_ok=True)
+    written = await asyncio.to_thread(
+        server.store.backup, folder / (request.name or f"caxton-{stamp}.db")
+    )
+    version = await asyncio.to_thread(verify_backup, written)
+    return Backup(path=str(written), size_bytes=written.stat().st_size, schema_version=version)

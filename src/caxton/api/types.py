@@ -206,6 +206,23 @@ class JobList(_Model):
     next_cursor: str | None
 
 
+# ---- backups ----
+
+
+class BackupRequest(_Model):
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+        description="File name in the server's data_dir/backups (default: caxton-<time>.db)",
+    )
+
+
+class Backup(_Model):
+    path: str = Field(description="Where the server wrote it")
+    size_bytes: int
+    schema_version: int = Field(description="Checked by reading the backup back")
+
+
 # ---- health ----
 
 
