@@ -11,7 +11,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from caxton.api.deps import ServerDep
-from caxton.store import verify_backup
 from caxton.api.types import (
     API_PREFIX,
     Backup,
@@ -21,6 +20,7 @@ from caxton.api.types import (
     Readiness,
     ServerInfo,
 )
+from caxton.store import verify_backup
 
 probes = APIRouter(tags=["health"])
 router = APIRouter(tags=["server"])
