@@ -11,6 +11,7 @@ its own data directory.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -23,7 +24,7 @@ from caxton.agents import AgentManager
 from caxton.errors import ErrorClass
 from caxton.router import Dispatcher, Router
 from caxton.router.history import MessageHistory
-from caxton.runtime import Limits, Runtime, RuntimeConfig
+from caxton.runtime import Runtime, RuntimeConfig
 from caxton.server.gateway import Gateway
 from caxton.server.jobs import JobRunner
 from caxton.server.logbook import Logbook
@@ -76,17 +77,16 @@ class Server:
         config = RuntimeConfig.from_environment(environment, cache_dir=data_dir / "cache")
         overrides: dict[str, int] = dict(self.settings.limits.overrides())
         overrides["mailbox_capacity"] = self.settings.mailbox_capacity
-        limits = Limits.defaults(config.memory).override(config.memory, **overrides)
-        return RuntimeConfig.from_environment(
-            environment, cache_dir=data_dir / "cache", limits=limits
-        )
+        limits = config.default_limits.override(config.memory, **overrides)
+        return dataclasses.replace(config, limits=limits)
 
     def start(self) -> list[str]:
         """Recover the stored agents and start delivering; returns the agents started."""
         started = self.manager.recover()
         self.dispatcher.start()
         self.started = True
-        log.info("caxton %s serving %d agents", self.version, len(self.manager.all()))
+        log.info("caxton %s: %d agents recovered, %d running", self.version,
+                 len(self.manager.all()), len(started))  # fmt: skip
         return started
 
     def close(self) -> int:
@@ -96,6 +96,7 @@ class Server:
         self.closed = True
         saved = self.manager.shutdown()
         self.dispatcher.stop()
+        log.info("caxton stopped: agents drained, %d queued messages saved", saved)
         self.history.close()
         self.logbook.close()
         self.runtime.close()
