@@ -370,3 +370,14 @@ def test_draining_delivers_what_waits_then_refuses_new_messages(
     runtime.remove(sandbox)
     assert runtime.running == 0
     assert router.names() == ["client"]
+
+
+def test_messages_to_the_platform_are_taken_without_an_answer() -> None:
+    # An agent that answers everything (echo) must not bounce failures with the platform.
+    router = Router()
+    echoer = inbox(router, "echoer")
+    router.post({"performative": "inform", "sender": "echoer", "receiver": "caxton"})
+    Dispatcher(router, workers=0).run_until_idle()
+    assert echoer.messages == []
+    assert router.to_platform == 1
+    assert router.dead_letters.recent() == []

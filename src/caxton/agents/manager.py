@@ -13,6 +13,7 @@ One lock serialises operations on agents; delivery never takes it.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import threading
 import time
@@ -225,8 +226,8 @@ class AgentManager:
         with self._lock:
             state = self._require(name)
             record = self._record(name)
+            module = Module(hashlib.sha256(wasm).hexdigest(), version)  # checks before storing
             sha256 = self.store.modules.put(wasm)
-            module = Module(sha256, version)
             reloaded = apply(state, "reload", at=self._now(), module=module, reason="reload")
             if isinstance(state, Running):
                 limits = self._limits(record.limits)

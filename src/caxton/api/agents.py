@@ -25,7 +25,7 @@ _DEPLOY_FIELDS: dict[str, Any] = {
     "name": {"type": "string", "pattern": "^[a-z][a-z0-9-]{0,62}$"},
     "version": {"type": "string", "minLength": 1, "default": "1"},
     "config": {"type": "string", "description": "a JSON object, given to caxton_init"},
-    "limits": {"type": "string", "description": 'a JSON object, e.g. {"memory_bytes": 1048576}'},
+    "limits": {"type": "string", "description": 'a JSON object, e.g. {"memory_bytes": 4194304}'},
     "start": {"type": "boolean", "default": True},
 }
 _MODULE_BODY: dict[str, Any] = {
@@ -46,6 +46,17 @@ _MODULE_BODY: dict[str, Any] = {
         },
     }
 }
+
+
+def _with_query(*fields: str) -> dict[str, Any]:
+    """`_MODULE_BODY`, plus `fields` as query parameters: how a raw module's fields come."""
+    return {
+        **_MODULE_BODY,
+        "parameters": [
+            {"name": field, "in": "query", "required": False, "schema": _DEPLOY_FIELDS[field]}
+            for field in fields
+        ],
+    }
 
 
 class _Upload:
@@ -81,12 +92,15 @@ class _Upload:
             raise ApiProblem(400, "malformed-form", f"unreadable multipart body: {error}") from None
         fields = dict(query)
         module = b""
-        for key, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                if key == "module":
-                    module = await value.read(limit + 1)
-            else:
-                fields[key] = value
+        try:
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    if key == "module":
+                        module = await value.read(limit + 1)
+                else:
+                    fields[key] = value
+        finally:
+            await form.close()  # uploads spool to temporary files
         if not module:
             raise ApiProblem(
                 422, "module-missing", "the `module` part is missing or empty", field="module"
@@ -100,6 +114,12 @@ class _Upload:
         if value is None:
             raise ApiProblem(422, "field-missing", f"{name}: required", field=name)
         return value
+
+    def version(self, default: str | None = None) -> str:
+        version = self.text("version", default)
+        if not version.strip():
+            raise ApiProblem(422, "invalid-field", "version: must not be empty", field="version")
+        return version
 
     def json_object(self, name: str) -> dict[str, Any]:
         raw = self.fields.get(name)
@@ -131,7 +151,7 @@ class _Upload:
     status_code=201,
     response_model=Agent,
     summary="Deploy an agent",
-    openapi_extra=_MODULE_BODY,
+    openapi_extra=_with_query(*_DEPLOY_FIELDS),
     responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
 )
 async def deploy(request: Request, response: Response, server: ServerDep) -> Agent:
@@ -148,7 +168,7 @@ async def deploy(request: Request, response: Response, server: ServerDep) -> Age
         server.manager.deploy,
         name,
         upload.module,
-        version=upload.text("version", "1"),
+        version=upload.version("1"),
         config=upload.json_object("config"),
         limits=upload.json_object("limits"),
         start=upload.flag("start", True),
@@ -211,12 +231,12 @@ async def drain(name: str, server: ServerDep) -> Agent:
     "/{name}/reload",
     response_model=Agent,
     summary="Hot-reload a new module version",
-    openapi_extra=_MODULE_BODY,
+    openapi_extra=_with_query("version"),
 )
 async def reload(name: str, request: Request, server: ServerDep) -> Agent:
     server.manager.get(name)  # 404 before reading a large body
     upload = await _Upload.read(request, server)
-    version = upload.text("version")
+    version = upload.version()
     view = await asyncio.to_thread(server.manager.reload, name, upload.module, version=version)
     return views.agent(server, view)
 
@@ -242,10 +262,9 @@ def logs(
     server.manager.get(name)
     if follow:
         return _follow(server, name, after)
-    lines = server.logbook.lines(name, after, limit)
-    return AgentLogs(
-        items=[AgentLogLine(**line._asdict()) for line in lines], last_seq=server.logbook.last_seq
-    )
+    last_seq = server.logbook.last_seq  # before reading: a later line is not skipped by a follow
+    lines = [line for line in server.logbook.lines(name, after, limit) if line.seq <= last_seq]
+    return AgentLogs(items=[AgentLogLine(**line._asdict()) for line in lines], last_seq=last_seq)
 
 
 def _follow(server: Server, name: str, after: int) -> Any:

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 
 from caxton import __version__
 from caxton.api import agents, health, invocation, messages, problems
-from caxton.api.types import API_PREFIX, CLI_VERSION_HEADER, VERSION_HEADER, AclMessage
+from caxton.api.types import API_PREFIX, CLI_VERSION_HEADER, VERSION_HEADER, AclMessage, Problem
 from caxton.server.server import Server
 
 
@@ -73,6 +73,18 @@ def _major(version: str) -> str:
     return version.split(".", 1)[0]
 
 
+# Every error is a problem (RFC 9457), whatever FastAPI assumes: its default 422
+# body (HTTPValidationError) is never sent, since `problems.install` rewrites it.
+_PROBLEM_RESPONSE: dict[str, Any] = {
+    "description": "A problem (RFC 9457); `code` says which",
+    "content": {problems.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+# Server-side statuses a route answers on purpose, beyond the 4XX every route may answer.
+_SERVER_STATUSES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("post", f"{API_PREFIX}/agents/{{name}}/invoke"): ("504",),
+}
+
+
 def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     original = app.openapi
 
@@ -80,9 +92,19 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
         if app.openapi_schema is None:
             schema = original()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components["AclMessage"] = AclMessage.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
+            for model in (AclMessage, Problem):
+                components[model.__name__] = model.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                )
+            for path, operations in schema.get("paths", {}).items():
+                for method, operation in operations.items():
+                    responses = operation.setdefault("responses", {})
+                    responses.pop("422", None)
+                    responses["4XX"] = _PROBLEM_RESPONSE
+                    for status in _SERVER_STATUSES.get((method, path), ()):
+                        responses[status] = _PROBLEM_RESPONSE
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -62,7 +62,11 @@ async def invoke(name: str, request: InvokeRequest, server: ServerDep) -> Invoke
 @router.post("/jobs", status_code=202, response_model=Job, summary="Invoke in the background")
 async def submit(request: JobRequest, response: Response, server: ServerDep) -> Job:
     server.manager.get(request.agent)
-    timeout = _timeout(server, request.timeout_s or server.settings.job_timeout_s)
+    # The caller's timeout is held to invoke_max_timeout_s; the server's own default is not.
+    if request.timeout_s is None:
+        timeout = server.settings.job_timeout_s
+    else:
+        timeout = _timeout(server, request.timeout_s)
     job = server.jobs.submit(request.agent, _fields(request), timeout)
     response.headers["Location"] = f"{API_PREFIX}/jobs/{job.id}"
     return views.job(job)

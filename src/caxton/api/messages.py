@@ -78,8 +78,10 @@ def recent(
 
         start = history.last_seq if after is None or after > history.last_seq else after
         return sse(wait, start, lambda: server.closed)
+    last_seq = history.last_seq  # before reading: a later message is not skipped by a follow
     records = history.recent(limit, agent=agent, conversation=conversation, after_seq=after)
-    return MessageList(items=[views.message(r) for r in records], last_seq=history.last_seq)
+    items = [views.message(r) for r in records if r.seq <= last_seq]
+    return MessageList(items=items, last_seq=last_seq)
 
 
 @router.get(

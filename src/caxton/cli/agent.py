@@ -1,24 +1,335 @@
-"""`caxton agent ...`: working with one agent module on this machine."""
+"""`caxton agent ...`: agents on a server (deploy, list, act, logs), and `run` on this machine.
+
+Every command but `run` talks to the server at --url through the REST API
+and imports nothing heavier than httpx and the API types; `run` loads the
+runtime (wasmtime) in-process, so its imports wait inside it.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
 
-from caxton.cli.options import json_object, limits_from, make_runtime, read_module
-from caxton.errors import AgentInitFailed, ModuleRejected
-from caxton.local import Event, LocalNetwork
+from caxton.api.types import Agent, AgentList, AgentLogLine, AgentLogs
+from caxton.cli import render
+from caxton.cli.context import EXIT_FAILED, context
 
-EXIT_REFUSED = 3
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+    from caxton.local import Event
+
+EXIT_REFUSED = 3  # `agent run`: the module is refused or fails to start
+STATES = ("Unloaded", "Loaded", "Running", "Draining", "Stopped", "Failed")
+PAGE = 1000  # agents asked for per request (the server's maximum)
+_DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+def complete_agent_name(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion of agent names, from the server (nothing when it does not answer)."""
+    from click.shell_completion import CompletionItem
+
+    from caxton.cli.client import Client, CliError
+    from caxton.cli.context import load_client_config
+
+    try:
+        url = ctx.find_root().params.get("url") or load_client_config().get("url") or _DEFAULT_URL
+        client = Client(str(url).rstrip("/"), timeout=1.0)
+        try:
+            page = client.get("/agents", AgentList, params={"limit": PAGE})
+        finally:
+            client.close()
+    except (CliError, click.UsageError):
+        return []
+    return [CompletionItem(item.name) for item in page.items if item.name.startswith(incomplete)]
+
+
+# Each use adds a fresh argument: click builds the parameter when the decorator is applied.
+name_argument = click.argument("name", shell_complete=complete_agent_name)
 
 
 @click.group()
 def agent() -> None:
-    """Build, run and test agents."""
+    """Deploy, inspect and control agents on a server; run one here with `run`."""
+
+
+# ---- deploy, reload ----
+
+
+@agent.command("deploy")
+@click.argument("module", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="The agent's name (1-63 of a-z 0-9 -).")
+@click.option("--version", "version", default=None, help="A version label (server default: 1).")
+@click.option("--config", "config_text", default=None, help="JSON object given to caxton_init.")
+@click.option(
+    "--limits",
+    "limits_text",
+    default=None,
+    help="JSON object of limits, e.g. '{\"deadline_ms\": 500}' (docs/runtime.md).",
+)
+@click.option("--memory", type=click.IntRange(min=1), default=None, help="Memory ceiling, bytes.")
+@click.option("--fuel", type=click.IntRange(min=1), default=None, help="Fuel per message.")
+@click.option("--no-start", is_flag=True, help="Deploy it Loaded; start it later.")
+def deploy(
+    module: Path,
+    name: str,
+    version: str | None,
+    config_text: str | None,
+    limits_text: str | None,
+    memory: int | None,
+    fuel: int | None,
+    no_start: bool,
+) -> None:
+    """Upload MODULE (.wasm, or .wat compiled here) and deploy it as --name.
+
+    --memory and --fuel override memory_bytes and fuel_per_message in
+    --limits. Exits 5 when the name is taken, 2 when an option is refused,
+    1 when the agent ends Failed (a module that fails validation or
+    caxton_init): it stays deployed, Failed, with the reason.
+    """
+    limits = render.json_object("--limits", limits_text) if limits_text else {}
+    if memory is not None:
+        limits["memory_bytes"] = memory
+    if fuel is not None:
+        limits["fuel_per_message"] = fuel
+    params: dict[str, str] = {"name": name, "start": "false" if no_start else "true"}
+    if version is not None:
+        params["version"] = version
+    if config_text is not None:
+        params["config"] = orjson.dumps(render.json_object("--config", config_text)).decode()
+    if limits:
+        params["limits"] = orjson.dumps(limits).decode()
+    deployed = render.client().post(
+        "/agents",
+        Agent,
+        content=_module_bytes(module),
+        params=params,
+        headers={"content-type": "application/wasm"},
+    )
+    _show_agent(deployed, f"deployed {deployed.name} {deployed.version}: {deployed.state}")
+    _fail_if_failed(deployed)
+
+
+@agent.command("reload")
+@name_argument
+@click.argument("module", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--version", "version", required=True, help="The new version's label.")
+def reload(name: str, module: Path, version: str) -> None:
+    """Hot-reload agent NAME with a new MODULE version (rollback returns to the old one)."""
+    reloaded = render.client().post(
+        f"/agents/{render.part(name)}/reload",
+        Agent,
+        content=_module_bytes(module),
+        params={"version": version},
+        headers={"content-type": "application/wasm"},
+    )
+    _show_agent(reloaded, f"reloaded {reloaded.name}: now {reloaded.version}, {reloaded.state}")
+    _fail_if_failed(reloaded)
+
+
+def _module_bytes(path: Path) -> bytes:
+    """The module's bytes; WebAssembly text (.wat) is compiled here first."""
+    data = path.read_bytes()
+    if path.suffix != ".wat":
+        return data
+    import wasmtime
+
+    try:
+        return bytes(wasmtime.wat2wasm(data.decode()))
+    except (wasmtime.WasmtimeError, UnicodeDecodeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise click.BadParameter(f"{path}: not valid WebAssembly text: {first}") from None
+
+
+# ---- list, get ----
+
+
+@agent.command("list")
+@click.option(
+    "--state", type=click.Choice(STATES, case_sensitive=False), default=None, help="Only these."
+)
+@click.option("--capability", default=None, help="Only agents offering this capability.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N (default: all).")
+def list_agents(state: str | None, capability: str | None, limit: int | None) -> None:
+    """The agents on the server, by name, with their state and counters."""
+    cli = context()
+    client = render.client()
+    params: dict[str, Any] = {}
+    if state is not None:
+        params["state"] = next(s for s in STATES if s.lower() == state.lower())
+    if capability is not None:
+        params["capability"] = capability
+    items: list[Agent] = []
+    cursor: str | None = None
+    while True:
+        wanted = PAGE if limit is None else min(PAGE, limit - len(items))
+        more = {"cursor": cursor} if cursor is not None else {}
+        page = client.get("/agents", AgentList, params={**params, **more, "limit": wanted})
+        items.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None or (limit is not None and len(items) >= limit):
+            break
+    if cli.json:
+        render.emit(AgentList(items=items, next_cursor=cursor))
+        return
+    render.table(
+        ("NAME", "STATE", "VERSION", "IN", "OUT", "HANDLED", "ERRORS", "CAPABILITIES"),
+        (_row(item) for item in items),
+        styles={1: render.STATE_STYLES},
+        empty="no agents match" if params else "no agents; deploy one with `caxton agent deploy`",
+    )
+
+
+def _row(item: Agent) -> tuple[object, ...]:
+    counters = item.counters
+    if counters is None:
+        numbers: tuple[object, ...] = ("-", "-", "-", "-")
+    else:
+        numbers = (
+            counters.messages_in,
+            counters.messages_out,
+            counters.messages_handled,
+            sum(counters.errors.values()),
+        )
+    return (item.name, item.state, item.version, *numbers, ", ".join(item.capabilities))
+
+
+@agent.command("get")
+@name_argument
+def get(name: str) -> None:
+    """Everything about agent NAME: state, version, config, limits and counters."""
+    _show_agent(render.client().get(f"/agents/{render.part(name)}", Agent), None)
+
+
+def _show_agent(item: Agent, headline: str | None) -> None:
+    if context().json:
+        render.emit(item)
+        return
+    if headline is not None:
+        click.echo(headline)
+        return
+    pairs: list[tuple[str, object]] = [
+        ("name", item.name),
+        ("state", item.state),
+        ("version", item.version),
+        ("id", item.id),
+        ("module", f"sha256:{item.module_sha256}"),
+    ]
+    if item.reason:
+        pairs.append(("reason", item.reason))
+    pairs += [
+        ("capabilities", ", ".join(item.capabilities) or "-"),
+        ("config", render.brief(item.config, 100)),
+        ("limits", render.brief(item.limits, 100)),
+    ]
+    counters = item.counters
+    if counters is None:
+        pairs.append(("counters", "- (no instance)"))
+    else:
+        errors = ", ".join(f"{kind} {count}" for kind, count in sorted(counters.errors.items()))
+        pairs += [
+            ("messages in", counters.messages_in),
+            ("messages out", counters.messages_out),
+            ("handled", counters.messages_handled),
+            ("mailbox", f"{counters.mailbox_depth} waiting (peak {counters.mailbox_peak})"),
+            ("errors", errors or "none"),
+            ("fuel used", counters.fuel_used),
+            ("memory", f"{counters.memory_bytes} bytes"),
+        ]
+    render.fields(pairs, styles=render.STATE_STYLES)
+
+
+def _fail_if_failed(item: Agent) -> None:
+    """Exit 1 when the agent ended Failed (a rejected module, a failing caxton_init...)."""
+    if item.state != "Failed":
+        return
+    click.echo(
+        f"caxton: agent {item.name} failed: {item.reason}\n"
+        f"  fix the module and `caxton agent reload {item.name} FILE --version V`, "
+        f"or `caxton agent remove {item.name}`",
+        err=True,
+    )
+    click.get_current_context().exit(EXIT_FAILED)
+
+
+# ---- actions ----
+
+
+def _action(verb: str, summary: str) -> None:
+    @agent.command(verb, help=summary)
+    @name_argument
+    def command(name: str) -> None:
+        after = render.client().post(f"/agents/{render.part(name)}/{verb}", Agent)
+        _show_agent(after, f"{after.name}: {after.state} ({after.version})")
+        _fail_if_failed(after)
+
+
+_action("start", "Start agent NAME (Loaded or Stopped). Exits 5 if its state does not allow it.")
+_action("stop", "Stop agent NAME once its mailbox is delivered. Exits 5 if it is not running.")
+_action("drain", "Deliver what waits for agent NAME, then stop it.")
+_action("rollback", "Put agent NAME back on its previous version. Exits 5 if there is none.")
+
+
+@agent.command("remove")
+@name_argument
+def remove(name: str) -> None:
+    """Remove agent NAME and everything it holds (its state and mailbox). Cannot be undone."""
+    render.client().request("DELETE", f"/agents/{render.part(name)}")
+    if not context().json:
+        click.echo(f"removed {name}")
+
+
+# ---- logs ----
+
+
+@agent.command("logs")
+@name_argument
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines; Ctrl-C ends it.")
+@click.option(
+    "--after", type=click.IntRange(min=0), default=None, help="Only lines after this seq."
+)
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=100, show_default=True, help="Lines first."
+)
+def logs(name: str, follow: bool, after: int | None, limit: int) -> None:
+    """The log lines of agent NAME, as `time level agent: text`; --follow for new ones too.
+
+    With --output json: the AgentLogs page, or with --follow one JSON line per log line.
+    """
+    cli = context()
+    client = render.client()
+    params: dict[str, Any] = {"limit": limit}
+    if after is not None:
+        params["after"] = after
+    page = client.get(f"/agents/{render.part(name)}/logs", AgentLogs, params=params)
+    if cli.json and not follow:
+        render.emit(page)
+        return
+    try:
+        for line in page.items:
+            _print_log(line)
+        if follow:  # from the page's last_seq: whatever is logged after the page, once
+            path, params = f"/agents/{render.part(name)}/logs", {"follow": "true"}
+            for _, data in render.events(client, path, {**params, "after": page.last_seq}):
+                _print_log(AgentLogLine.model_validate_json(data))
+    except KeyboardInterrupt:  # Ctrl-C: the usual way to stop following, not an error
+        return
+
+
+def _print_log(line: AgentLogLine) -> None:
+    if context().json:
+        render.emit_line(line.model_dump(mode="json"))
+    else:
+        click.echo(f"{render.when(line.at)} {line.level} {line.agent}: {line.text}")
+
+
+# ---- run: in-process, no server ----
 
 
 @agent.command("run")
@@ -50,6 +361,10 @@ def run(
     agent sends to itself are delivered too. Exits 0 when the run completed,
     whatever the agent did, and 3 when the module is refused or fails to start.
     """
+    from caxton.cli.options import json_object, limits_from, make_runtime, read_module
+    from caxton.errors import AgentInitFailed, ModuleRejected
+    from caxton.local import LocalNetwork
+
     agent_name = name or _default_name(module)
     config = json_object("--config", config_text)
     inbound = [_inbound(json_object("--message", text), agent_name) for text in messages]

@@ -71,6 +71,7 @@ class Router:
         prefix = f"{random.Random(seed).getrandbits(40):010x}-"
         self._ids = map(prefix.__add__, map(str, itertools.count(1)))
         self.routed = 0
+        self.to_platform = 0  # messages addressed to the platform, which takes none
 
     # Registration.
 
@@ -259,6 +260,12 @@ class Router:
 
     def _undeliverable(self, message: Message, names: list[str]) -> int:
         for name in names:
+            if name == PLATFORM:
+                # An answer to the platform's own failure or notice: it wants none, and
+                # answering it with another failure would bounce forever with an agent
+                # that replies to everything.
+                self.to_platform += 1
+                continue
             if name in self._endpoints:
                 reason = f"agent {name!r} is draining and accepts no new messages"
             else:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from types import FrameType
 
 import uvicorn
 
@@ -31,6 +34,27 @@ def build(settings: Settings) -> tuple[Server, uvicorn.Server]:
 
 
 def serve(settings: Settings) -> None:
-    """Serve until a signal; uvicorn turns SIGTERM and SIGINT into a graceful shutdown."""
+    """Serve until a signal; uvicorn turns SIGTERM and SIGINT into a graceful shutdown.
+
+    Once it has shut down, uvicorn raises the signal again for the handler it
+    found, so that the process would die of it (exit -15 for SIGTERM, a
+    KeyboardInterrupt for SIGINT). Here the graceful shutdown is the whole
+    answer to the signal: a handler that only asks uvicorn to stop lets a
+    clean stop exit 0, as service managers and Kubernetes expect.
+    """
     _, http = build(settings)
-    http.run()
+    if threading.current_thread() is not threading.main_thread():
+        http.run()  # uvicorn leaves signals alone off the main thread
+        return
+
+    def stopped(sig: int, frame: FrameType | None) -> None:
+        # After the shutdown: nothing left to do. Before uvicorn takes the signals
+        # over (a signal early in start-up): it stops as soon as it serves.
+        http.should_exit = True
+
+    previous = {sig: signal.signal(sig, stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        http.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
