@@ -33,13 +33,10 @@ SQLite store, real wasm instances):
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +47,7 @@ from fastapi import FastAPI
 import timing
 from caxton.api.app import create_app
 from caxton.server.examples import deploy_examples
-from caxton.server.main import build
+from caxton.server.main import build, in_background
 from caxton.server.server import Server
 from caxton.settings import Settings
 from timing import machine, summary
@@ -152,28 +149,6 @@ def in_process(data_dir: Path, runs: int) -> dict[str, list[float]]:
 # Over a socket
 
 
-@contextmanager
-def serving(http: uvicorn.Server) -> Iterator[str]:
-    """Run `http` in a thread on an ephemeral port of 127.0.0.1; its base URL.
-
-    The socket names IPPROTO_TCP: asyncio turns Nagle's algorithm off only on
-    connections accepted from such a socket (as uvicorn's own, from
-    getaddrinfo, are), and with it on, every response that uvicorn writes in
-    two parts waits ~40 ms for the client's delayed ACK.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        http.should_exit = True
-        thread.join(30)
-        sock.close()
-
-
 def over_socket(data_dir: Path, runs: int) -> dict[str, list[float]]:
     """Each probe with a keep-alive connection of its own; also the gateway's elapsed_ms."""
     _, http = build(Settings(data_dir=data_dir, port=0, examples=True))
@@ -182,7 +157,7 @@ def over_socket(data_dir: Path, runs: int) -> dict[str, list[float]]:
     )
     found: dict[str, list[float]] = {f"{name}_socket": [] for name in PROBES}
     found["invoke_gateway"] = []
-    with serving(http) as url, serving(floor) as floor_url:
+    with in_background(http) as url, in_background(floor) as floor_url:
         bases = {"get_agent": url, "invoke": url, "baseline": floor_url}
         clients = {name: httpx.Client(base_url=base, timeout=30) for name, base in bases.items()}
         try:

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +31,7 @@ from typing import Any
 import orjson
 
 import timing
-from caxton.server.main import build
+from caxton.server.main import build, in_background
 from caxton.settings import Settings
 from timing import machine, summary
 
@@ -65,17 +63,8 @@ sys.stdout.write(orjson.dumps(found).decode())
 def serving(data_dir: Path) -> Iterator[str]:
     """A server with the example agents on 127.0.0.1 (an ephemeral port); its URL."""
     _, http = build(Settings(data_dir=data_dir, port=0, examples=True))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)  # requests wait in the backlog until the server is up
-    thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        http.should_exit = True
-        thread.join(30)
-        sock.close()
+    with in_background(http) as url:
+        yield url
 
 
 def caxton_command() -> list[str]:

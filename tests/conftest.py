@@ -19,6 +19,7 @@ from caxton.runtime import (
     RuntimeConfig,
     Sandbox,
 )
+from live import Live, live_server
 from toolchain import EXAMPLE_AGENTS, EXAMPLES, build_c_agent
 
 # An 8 GiB machine: the same limits wherever the suite runs.
@@ -140,3 +141,10 @@ def c_examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in EXAMPLE_AGENTS:
         build_c_agent(EXAMPLES / f"{name}.c", out)
     return out
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    """A real server with the example agents, on 127.0.0.1 (tests/live.py)."""
+    with live_server(tmp_path / "data", examples=True) as running:
+        yield running

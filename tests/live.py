@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import socket
+import os
+import queue
+import signal
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import httpx
+import pytest
+from click.testing import CliRunner, Result
 
-from caxton.server.main import build
+from caxton.cli import main
+from caxton.server.main import build, in_background
 from caxton.server.server import Server
 from caxton.settings import Settings
 
@@ -32,25 +40,75 @@ class Live:
 
 @contextmanager
 def live_server(data_dir: Path, **settings: Any) -> Iterator[Live]:
-    """Serve on an ephemeral port until the block ends, then shut down as SIGTERM would.
-
-    The socket listens before uvicorn starts, so requests made at once wait in
-    its backlog until the server has recovered its agents: no waiting here.
-    """
+    """Serve on an ephemeral port until the block ends, then shut down as SIGTERM would."""
     server, http = build(Settings(data_dir=data_dir, port=0, **settings))
-    # IPPROTO_TCP: asyncio disables Nagle only on sockets made with it (else +40 ms waits).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    live = Live(server, f"http://127.0.0.1:{port}")
-    try:
-        yield live
-    finally:
-        live.client.close()
-        http.should_exit = True
-        thread.join(30)
-        sock.close()
+    with in_background(http) as url:
+        live = Live(server, url)
+        try:
+            yield live
+        finally:
+            live.client.close()
+
+
+def caxton(live: Live, *args: str, output: str | None = None, stdin: bytes | None = None) -> Result:
+    """`caxton --url <live> [-o output] args...` through click's runner."""
+    chosen = ["-o", output] if output else []
+    return CliRunner().invoke(main, ["--url", live.url, *chosen, *args], input=stdin)
+
+
+FOLLOW_DEADLINE_S = 20.0
+
+
+class Follower:
+    """A `caxton ... --follow` process; its stdout lines gathered by a thread, for `expect`."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "caxton", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def expect(self, wanted: Callable[[str], bool]) -> str:
+        """The first line from now on for which `wanted` holds (fails after a deadline)."""
+        while True:
+            try:
+                line = self.lines.get(timeout=FOLLOW_DEADLINE_S)
+            except queue.Empty:
+                pytest.fail(f"no wanted line within {FOLLOW_DEADLINE_S} s; saw {self.seen}")
+            self.seen.append(line)
+            if wanted(line):
+                return line
+
+    def next(self) -> str:
+        return self.expect(lambda _: True)
+
+    def interrupt(self) -> tuple[int, str]:
+        """Ctrl-C, as a person would end it: the exit code and stderr."""
+        self.process.send_signal(signal.SIGINT)
+        _, stderr = self.process.communicate(timeout=FOLLOW_DEADLINE_S)
+        return self.process.returncode, stderr
+
+    def __enter__(self) -> Follower:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-import pytest
 import wasmtime
 
 from caxton import __version__
 from conftest import ALLOC, LOGGER, wat
-from live import Live, live_server
+from live import Live
 
 WASM = {"content-type": "application/wasm"}
 STREAM_DEADLINE_S = 20.0
@@ -45,12 +42,6 @@ def capable(capability: str) -> bytes:
     (i32.const 0))
   (func (export "caxton_handle") (param i32 i32) (result i32) (i32.const 0)))"""
     )
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    with live_server(tmp_path / "data", examples=True) as running:
-        yield running
 
 
 def deploy(live: Live, name: str, wasm: bytes, **fields: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -14,17 +14,11 @@ from caxton import __version__
 from caxton.api.app import create_app
 from caxton.server.server import Server
 from caxton.settings import Settings
-from live import Live, live_server
+from live import Live
 
 WASM = {"content-type": "application/wasm"}
 # Kubernetes' default probe timeout is one second; answer well within it.
 PROBE_BUDGET_S = 0.5
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    with live_server(tmp_path / "data", examples=True) as running:
-        yield running
 
 
 @pytest.fixture

@@ -8,23 +8,14 @@ waiting for quietly.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
-from live import Live, live_server
+from live import Live
 
 FIPA = {"content-type": "application/fipa-acl"}
 STREAM_DEADLINE_S = 20.0
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    with live_server(tmp_path / "data", examples=True) as running:
-        yield running
 
 
 def settle(live: Live) -> None:

@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import queue
-import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from types import TracebackType
 
 import orjson
 import pytest
 import wasmtime
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from caxton.api.types import Agent, AgentList, AgentLogLine, AgentLogs
 from caxton.cli import agent as agent_cli
 from caxton.cli import main
-from live import Live, live_server
-
-FOLLOW_DEADLINE_S = 20.0
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    with live_server(tmp_path / "data", examples=True) as running:
-        yield running
-
-
-def caxton(live: Live, *args: str, output: str | None = None) -> Result:
-    """`caxton --url <live> [-o output] args...` through click's runner."""
-    chosen = ["-o", output] if output else []
-    return CliRunner().invoke(main, ["--url", live.url, *chosen, *args])
+from live import Follower, Live, caxton
 
 
 def example_wat(name: str) -> str:
@@ -63,61 +43,6 @@ def kick_pong(live: Live, number: int) -> None:
     request = {"performative": "request", "receiver": "pong", "content": {"ping": number}}
     response = live.post("/messages", json=request)
     assert response.status_code == 202, response.text
-
-
-class Follower:
-    """A `caxton ... --follow` process; its stdout lines gathered by a thread, for `expect`."""
-
-    def __init__(self, args: list[str]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "caxton", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def expect(self, wanted: Callable[[str], bool]) -> str:
-        """The first line from now on for which `wanted` holds (fails after a deadline)."""
-        while True:
-            try:
-                line = self.lines.get(timeout=FOLLOW_DEADLINE_S)
-            except queue.Empty:
-                pytest.fail(f"no wanted line within {FOLLOW_DEADLINE_S} s; saw {self.seen}")
-            self.seen.append(line)
-            if wanted(line):
-                return line
-
-    def next(self) -> str:
-        return self.expect(lambda _: True)
-
-    def interrupt(self) -> tuple[int, str]:
-        """Ctrl-C, as a person would end it: the exit code and stderr."""
-        self.process.send_signal(signal.SIGINT)
-        _, stderr = self.process.communicate(timeout=FOLLOW_DEADLINE_S)
-        return self.process.returncode, stderr
-
-    def __enter__(self) -> Follower:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.communicate()
 
 
 # ---- deploy ----

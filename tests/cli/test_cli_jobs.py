@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import orjson
-import pytest
-from click.testing import CliRunner, Result
 
 from caxton.api.types import InvokeResult, Job, JobList
-from caxton.cli import main
-from live import Live, live_server
+from live import Live, caxton
 
 # The example ping answers a request by starting rounds with pong, never by answering
 # the caller: an invocation of ping always times out.
 SILENT = "ping"
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    with live_server(tmp_path / "data", examples=True) as running:
-        yield running
-
-
-def caxton(live: Live, *args: str, output: str | None = None) -> Result:
-    chosen = ["-o", output] if output else []
-    return CliRunner().invoke(main, ["--url", live.url, *chosen, *args])
 
 
 # ---- invoke ----

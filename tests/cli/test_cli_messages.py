@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-import pytest
-from click.testing import CliRunner, Result
-from test_cli_agents import Follower
 
 from caxton.api.types import AclMessage, ConversationView, MessageList, SendResult
-from caxton.cli import main
-from live import Live, live_server
+from live import Follower, Live, caxton
 
 FIPA_REQUEST = (
     '(request :receiver (set (agent-identifier :name pong)) :content "{\\"ping\\":5}"'
     ' :conversation-id fipa-1 :X-caxton-json "content")'
 )
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    with live_server(tmp_path / "data", examples=True) as running:
-        yield running
-
-
-def caxton(live: Live, *args: str, output: str | None = None, stdin: bytes | None = None) -> Result:
-    chosen = ["-o", output] if output else []
-    return CliRunner().invoke(main, ["--url", live.url, *chosen, *args], input=stdin)
 
 
 def invoke(live: Live, agent: str, content: object) -> str:

@@ -8,13 +8,12 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from pydantic import BaseModel
 
 from benchmarks import run_quick
@@ -24,7 +23,7 @@ from caxton.cli import client as client_module
 from caxton.cli import main
 from caxton.store import Store
 from conftest import ALLOC
-from live import Live, live_server
+from live import Live, caxton
 
 CAPABLE_DECLARED = '{"name":"translate","version":"2.0","description":"words, elsewhere"}'
 _DECLARED_WAT = CAPABLE_DECLARED.replace('"', '\\"')  # a WAT string literal's body
@@ -40,17 +39,6 @@ CAPABLE_WAT = f"""(module
 
 
 CAXTON = Path(sys.executable).with_name("caxton")  # the venv's entry point script
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    with live_server(tmp_path / "data", examples=True) as running:
-        yield running
-
-
-def caxton(live: Live, *args: str, output: str | None = None) -> Result:
-    chosen = ["-o", output] if output else []
-    return CliRunner().invoke(main, ["--url", live.url, *chosen, *args])
 
 
 def process(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

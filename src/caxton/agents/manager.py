@@ -17,6 +17,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,6 +99,7 @@ class AgentManager:
         self._policy_lock = threading.Lock()
         self._trackers: dict[str, FailureTracker] = {}
         self._pending: set[str] = set()
+        self._errors: dict[str, Counter[str]] = {}  # handler errors by class, per agent
         # Agents in `caxton_init`: their capabilities are kept only if it succeeds.
         self._initialising: set[str] = set()
         self._timers: list[threading.Timer] = []
@@ -122,6 +124,11 @@ class AgentManager:
 
     def sandbox(self, name: str) -> Sandbox | None:
         return self._sandboxes.get(name)
+
+    def errors(self, name: str) -> dict[str, int]:
+        """Handler errors of `name` by class, since this process started."""
+        with self._policy_lock:
+            return dict(self._errors.get(name, {}))
 
     # Operations.
 
@@ -212,6 +219,8 @@ class AgentManager:
             record = self._record(name)
             apply(state, "remove", at=self._now())  # refuses nothing today; keeps the rule
             self._release(name)
+            with self._policy_lock:
+                self._errors.pop(name, None)
             del self._states[name]
             self.store.agents.remove(record.id, "remove")
             self.store.modules.remove_unused()
@@ -227,7 +236,7 @@ class AgentManager:
             state = self._require(name)
             record = self._record(name)
             module = Module(hashlib.sha256(wasm).hexdigest(), version)  # checks before storing
-            sha256 = self.store.modules.put(wasm)
+            sha256 = self.store.modules.put(wasm, sha256=module.sha256)
             reloaded = apply(state, "reload", at=self._now(), module=module, reason="reload")
             if isinstance(state, Running):
                 limits = self._limits(record.limits)
@@ -433,6 +442,7 @@ class AgentManager:
     def _handler_error(self, name: str, error_class: ErrorClass, reason: str) -> None:
         """A delivery to `name` failed (dispatcher thread, inside its turn): judge it."""
         with self._policy_lock:
+            self._errors.setdefault(name, Counter())[error_class.value] += 1
             tracker = self._trackers.get(name)
             if tracker is None or name in self._pending:
                 return

@@ -11,8 +11,8 @@ from starlette.datastructures import UploadFile
 
 from caxton.acl import is_agent_name
 from caxton.api import views
-from caxton.api.deps import ServerDep, read_body, too_large
-from caxton.api.problems import ApiProblem, not_found
+from caxton.api.deps import ServerDep, read_body, refuse_declared_excess, too_large
+from caxton.api.problems import ApiProblem
 from caxton.api.streams import sse
 from caxton.api.types import API_PREFIX, Agent, AgentList, AgentLogLine, AgentLogs, AgentStateName
 from caxton.server.server import Server
@@ -82,10 +82,7 @@ class _Upload:
 
     @classmethod
     async def _form(cls, request: Request, server: Server, query: dict[str, str]) -> _Upload:
-        limit = server.settings.max_request_bytes
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise too_large(int(declared), limit)
+        limit = refuse_declared_excess(request, server)
         try:
             form = await request.form(max_files=1, max_fields=16)
         except Exception as error:  # multipart's own errors name the problem
@@ -277,9 +274,3 @@ def _follow(server: Server, name: str, after: int) -> Any:
         return newest, [(line.seq, line._asdict()) for line in lines]
 
     return sse(wait, after, lambda: server.closed)
-
-
-def require(server: Server, name: str) -> None:
-    """404 unless `name` is deployed."""
-    if name not in {view.name for view in server.manager.all()}:
-        raise not_found("agent", name)

@@ -35,7 +35,7 @@ def create_app(
             if manage:
                 await asyncio.to_thread(server.close)
 
-    app = FastAPI(
+    app = _CaxtonApi(
         title="Caxton",
         version=__version__,
         summary="Management API of a Caxton multi-agent server",
@@ -47,7 +47,6 @@ def create_app(
     for module in (health, agents, invocation, messages):
         app.include_router(module.router, prefix=API_PREFIX)
     app.middleware("http")(_versions)
-    app.openapi = _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented override
     return app
 
 
@@ -85,12 +84,12 @@ _SERVER_STATUSES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
-def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    original = app.openapi
+class _CaxtonApi(FastAPI):
+    """FastAPI, with the OpenAPI document saying what the API really answers."""
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = original()
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            schema = super().openapi()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for model in (AclMessage, Problem):
                 components[model.__name__] = model.model_json_schema(
@@ -105,7 +104,5 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                         responses[status] = _PROBLEM_RESPONSE
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.pop(unused, None)
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    return openapi
+            self.openapi_schema = schema
+        return self.openapi_schema

@@ -20,16 +20,22 @@ ServerDep = Annotated[Server, Depends(_server)]
 
 async def read_body(request: Request, server: Server) -> bytes:
     """The request body, refused with 413 past `max_request_bytes` before it is all read."""
-    limit = server.settings.max_request_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large(int(declared), limit)
+    limit = refuse_declared_excess(request, server)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
             raise too_large(len(body), limit)
     return bytes(body)
+
+
+def refuse_declared_excess(request: Request, server: Server) -> int:
+    """413 when the declared length passes `max_request_bytes`; the limit otherwise."""
+    limit = server.settings.max_request_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(int(declared), limit)
+    return limit
 
 
 def too_large(size: int, limit: int) -> ApiProblem:

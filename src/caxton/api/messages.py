@@ -123,7 +123,7 @@ def capabilities(
     items = [
         CapabilityView(
             agent=p.agent_name,
-            agent_state=states[p.agent_name].value,  # type: ignore[arg-type]  # StateName values
+            agent_state=views.agent_state(states[p.agent_name]),
             name=p.capability.name,
             version=p.capability.version,
             description=p.capability.description,

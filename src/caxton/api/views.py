@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from caxton.agents import AgentView
+from caxton.agents import AgentView, StateName
 from caxton.api.types import (
     Agent,
     AgentCounters,
+    AgentStateName,
     ConversationView,
     DeadLetterView,
     Job,
@@ -16,12 +17,26 @@ from caxton.server.server import Server
 from caxton.store import ConversationRecord, StoredDeadLetter
 from caxton.store.jobs import JobRecord
 
+# The lifecycle's states as the API names them (Removed agents are never shown).
+_STATE_NAMES: dict[StateName, AgentStateName] = {
+    StateName.UNLOADED: "Unloaded",
+    StateName.LOADED: "Loaded",
+    StateName.RUNNING: "Running",
+    StateName.DRAINING: "Draining",
+    StateName.STOPPED: "Stopped",
+    StateName.FAILED: "Failed",
+}
+
+
+def agent_state(state: StateName) -> AgentStateName:
+    return _STATE_NAMES[state]
+
 
 def agent(server: Server, view: AgentView) -> Agent:
     return Agent(
         name=view.name,
         id=view.id,
-        state=view.state.value,  # type: ignore[arg-type]  # StateName values are the Literal's
+        state=agent_state(view.state),
         version=view.version,
         module_sha256=view.module_sha256,
         reason=view.reason,
@@ -43,7 +58,7 @@ def counters(server: Server, name: str) -> AgentCounters | None:
         messages_handled=sandbox.messages_handled,
         mailbox_depth=len(endpoint.mailbox),
         mailbox_peak=endpoint.mailbox.peak,
-        errors=dict(server.errors.get(name, {})),
+        errors=server.manager.errors(name),
         fuel_used=sandbox.fuel_consumed,
         memory_bytes=sandbox.memory_bytes,
     )
@@ -56,32 +71,27 @@ def message(record: HistoryRecord) -> MessageRecord:
 def conversation(
     server: Server, conversation_id: str, stored: ConversationRecord | None
 ) -> ConversationView | None:
+    """The live conversation if the router still tracks it, else as the store kept it."""
     live = server.router.conversations.get(conversation_id)
-    messages = [message(r) for r in server.history.conversation(conversation_id)]
     if live is not None:
-        return ConversationView(
-            id=live.id,
-            initiator=live.initiator,
-            participants=sorted(live.participants),
-            protocol=live.protocol,
-            state=live.state,
-            started=live.started,
-            last_activity=live.last_activity,
-            live=True,
-            messages=messages,
+        found = ConversationRecord(
+            live.id, live.initiator, live.protocol, live.state, live.started, live.last_activity
         )
-    if stored is None:
+        participants = sorted(live.participants)
+    elif stored is not None:
+        found, participants = stored, []
+    else:
         return None
     return ConversationView(
-        id=stored.id,
-        initiator=stored.initiator,
-        participants=[],
-        protocol=stored.protocol,
-        state=stored.state,
-        started=stored.started_at,
-        last_activity=stored.last_activity,
-        live=False,
-        messages=messages,
+        id=found.id,
+        initiator=found.initiator,
+        participants=participants,
+        protocol=found.protocol,
+        state=found.state,
+        started=found.started_at,
+        last_activity=found.last_activity,
+        live=live is not None,
+        messages=[message(r) for r in server.history.conversation(conversation_id)],
     )
 
 
@@ -95,7 +105,7 @@ def job(record: JobRecord) -> Job:
     return Job(
         id=record.id,
         agent=record.agent_name,
-        state=record.state,  # type: ignore[arg-type]  # the store checks the same four states
+        state=record.state,
         attempts=record.attempts,
         request=record.request,
         result=record.result,

@@ -8,6 +8,7 @@ each call stays well under 100 ms.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
@@ -31,8 +32,8 @@ COMMANDS = {
 
 
 class LazyGroup(click.Group):
-    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]  # click's own signature
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._lazy = lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:

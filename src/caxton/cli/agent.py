@@ -105,12 +105,16 @@ def deploy(
         params["config"] = orjson.dumps(render.json_object("--config", config_text)).decode()
     if limits:
         params["limits"] = orjson.dumps(limits).decode()
-    deployed = render.client().post(
-        "/agents",
-        Agent,
-        content=_module_bytes(module),
-        params=params,
-        headers={"content-type": "application/wasm"},
+    deployed = (
+        context()
+        .client()
+        .post(
+            "/agents",
+            Agent,
+            content=_module_bytes(module),
+            params=params,
+            headers={"content-type": "application/wasm"},
+        )
     )
     _show_agent(deployed, f"deployed {deployed.name} {deployed.version}: {deployed.state}")
     _fail_if_failed(deployed)
@@ -122,12 +126,16 @@ def deploy(
 @click.option("--version", "version", required=True, help="The new version's label.")
 def reload(name: str, module: Path, version: str) -> None:
     """Hot-reload agent NAME with a new MODULE version (rollback returns to the old one)."""
-    reloaded = render.client().post(
-        f"/agents/{render.part(name)}/reload",
-        Agent,
-        content=_module_bytes(module),
-        params={"version": version},
-        headers={"content-type": "application/wasm"},
+    reloaded = (
+        context()
+        .client()
+        .post(
+            f"/agents/{render.part(name)}/reload",
+            Agent,
+            content=_module_bytes(module),
+            params={"version": version},
+            headers={"content-type": "application/wasm"},
+        )
     )
     _show_agent(reloaded, f"reloaded {reloaded.name}: now {reloaded.version}, {reloaded.state}")
     _fail_if_failed(reloaded)
@@ -159,7 +167,7 @@ def _module_bytes(path: Path) -> bytes:
 def list_agents(state: str | None, capability: str | None, limit: int | None) -> None:
     """The agents on the server, by name, with their state and counters."""
     cli = context()
-    client = render.client()
+    client = cli.client()
     params: dict[str, Any] = {}
     if state is not None:
         params["state"] = next(s for s in STATES if s.lower() == state.lower())
@@ -204,7 +212,7 @@ def _row(item: Agent) -> tuple[object, ...]:
 @name_argument
 def get(name: str) -> None:
     """Everything about agent NAME: state, version, config, limits and counters."""
-    _show_agent(render.client().get(f"/agents/{render.part(name)}", Agent), None)
+    _show_agent(context().client().get(f"/agents/{render.part(name)}", Agent), None)
 
 
 def _show_agent(item: Agent, headline: str | None) -> None:
@@ -265,7 +273,7 @@ def _action(verb: str, summary: str) -> None:
     @agent.command(verb, help=summary)
     @name_argument
     def command(name: str) -> None:
-        after = render.client().post(f"/agents/{render.part(name)}/{verb}", Agent)
+        after = context().client().post(f"/agents/{render.part(name)}/{verb}", Agent)
         _show_agent(after, f"{after.name}: {after.state} ({after.version})")
         _fail_if_failed(after)
 
@@ -280,7 +288,7 @@ _action("rollback", "Put agent NAME back on its previous version. Exits 5 if the
 @name_argument
 def remove(name: str) -> None:
     """Remove agent NAME and everything it holds (its state and mailbox). Cannot be undone."""
-    render.client().request("DELETE", f"/agents/{render.part(name)}")
+    context().client().request("DELETE", f"/agents/{render.part(name)}")
     if not context().json:
         click.echo(f"removed {name}")
 
@@ -303,7 +311,7 @@ def logs(name: str, follow: bool, after: int | None, limit: int) -> None:
     With --output json: the AgentLogs page, or with --follow one JSON line per log line.
     """
     cli = context()
-    client = render.client()
+    client = cli.client()
     params: dict[str, Any] = {"limit": limit}
     if after is not None:
         params["after"] = after
@@ -316,7 +324,7 @@ def logs(name: str, follow: bool, after: int | None, limit: int) -> None:
             _print_log(line)
         if follow:  # from the page's last_seq: whatever is logged after the page, once
             path, params = f"/agents/{render.part(name)}/logs", {"follow": "true"}
-            for _, data in render.events(client, path, {**params, "after": page.last_seq}):
+            for _, data in client.events(path, {**params, "after": page.last_seq}):
                 _print_log(AgentLogLine.model_validate_json(data))
     except KeyboardInterrupt:  # Ctrl-C: the usual way to stop following, not an error
         return

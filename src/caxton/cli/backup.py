@@ -43,7 +43,7 @@ def create(name: str | None) -> None:
             param_hint="--name",
         ) from None
     cli = context()
-    written = render.client().post(
+    written = cli.client().post(
         "/backups",
         Backup,
         content=request.model_dump_json(),

@@ -19,7 +19,7 @@ def capability() -> None:
 def search(name: str) -> None:
     """The deployed agents that declared capability NAME, with version and description."""
     cli = context()
-    found = render.client().get("/capabilities", CapabilityList, params={"name": name})
+    found = cli.client().get("/capabilities", CapabilityList, params={"name": name})
     if cli.json:
         render.emit(found)
         return

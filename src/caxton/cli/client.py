@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import click
@@ -72,11 +73,7 @@ class Client:
                 **kwargs,
             )
         except httpx.ConnectError:
-            raise CliError(
-                f"no Caxton server is running at {self.url}. Start one with "
-                "`caxton server start`, or point --url (or CAXTON_URL) at a running one.",
-                EXIT_UNREACHABLE,
-            ) from None
+            raise self._unreachable() from None
         except httpx.TimeoutException:
             raise CliError(f"{self.url} did not answer in time", EXIT_TIMEOUT) from None
         except httpx.HTTPError as error:
@@ -91,12 +88,61 @@ class Client:
     def post(self, path: str, model: type[M], **kwargs: Any) -> M:
         return parse(self.request("POST", path, **kwargs), model)
 
-    def stream(self, path: str, **kwargs: Any) -> Any:
-        """A streaming GET (server-sent events), as a context manager."""
-        return self._http.stream("GET", path, timeout=None, **kwargs)
+    def events(self, path: str, params: dict[str, Any]) -> Iterator[tuple[int | None, str]]:
+        """The server-sent events of `GET path` as (id, data) pairs, until the server ends it.
+
+        Keep-alive comments are skipped. The stream ending (the server stopping)
+        and a dropped connection both raise `CliError` (exit 3) saying so;
+        Ctrl-C is the caller's to catch.
+        """
+        try:
+            with self._http.stream("GET", path, params=params, timeout=None) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _problem(response)
+                yield from _events(response.iter_lines())
+        except httpx.ConnectError:
+            raise self._unreachable() from None
+        except httpx.HTTPError as error:
+            raise CliError(
+                f"the stream from {self.url} broke ({error}); run the command again",
+                EXIT_UNREACHABLE,
+            ) from None
+        raise CliError(
+            f"the server at {self.url} ended the stream (it is stopping?); "
+            "run the command again once it is back",
+            EXIT_UNREACHABLE,
+        )
+
+    def _unreachable(self) -> CliError:
+        return CliError(
+            f"no Caxton server is running at {self.url}. Start one with "
+            "`caxton server start`, or point --url (or CAXTON_URL) at a running one.",
+            EXIT_UNREACHABLE,
+        )
 
     def close(self) -> None:
         self._http.close()
+
+
+def _events(lines: Iterator[str]) -> Iterator[tuple[int | None, str]]:
+    """Server-sent events from their lines: (id, data) for each, comments skipped."""
+    event_id: int | None = None
+    data: list[str] = []
+    for line in lines:
+        if line.startswith(":"):
+            continue
+        if line == "":
+            if data:
+                yield event_id, "\n".join(data)
+            event_id, data = None, []
+            continue
+        key, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if key == "data":
+            data.append(value)
+        elif key == "id" and value.isdigit():
+            event_id = int(value)
 
 
 def parse(response: httpx.Response, model: type[M]) -> M:

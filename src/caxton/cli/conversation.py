@@ -22,7 +22,7 @@ def show(conversation_id: str) -> None:
     IDs appear in `caxton message list`, and `caxton invoke` prints the one it used.
     """
     cli = context()
-    view = render.client().get(f"/conversations/{render.part(conversation_id)}", ConversationView)
+    view = cli.client().get(f"/conversations/{render.part(conversation_id)}", ConversationView)
     if cli.json:
         render.emit(view)
         return

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
 from caxton.api.types import InvokeRequest, InvokeResult
@@ -9,23 +12,51 @@ from caxton.cli import render
 from caxton.cli.agent import complete_agent_name
 from caxton.cli.context import context
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 # How much longer than the invocation's own timeout the HTTP call may take.
 HTTP_GRACE_S = 10.0
 # The HTTP timeout when the server's default invocation timeout applies.
 DEFAULT_HTTP_TIMEOUT_S = 120.0
 
 
+def request_options(timeout_help: str) -> Callable[[F], F]:
+    """The options of a request to an agent: `invoke` and `job submit` take the same."""
+
+    def decorate(command: F) -> F:
+        for option in reversed(
+            (
+                click.option(
+                    "--content", "content_text", default=None, help="The content, as JSON."
+                ),
+                click.option(
+                    "--performative", "-p", default="request", show_default=True, help="The act."
+                ),
+                click.option(
+                    "--protocol", default="fipa-request", show_default=True, help="The protocol."
+                ),
+                click.option(
+                    "--timeout",
+                    type=click.FloatRange(min=0, min_open=True),
+                    default=None,
+                    help=timeout_help,
+                ),
+            )
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def content(text: str | None) -> object:
+    """The `--content` option's JSON value; None when it was not given."""
+    return None if text is None else render.json_value("--content", text)
+
+
 @click.command()
 @click.argument("name", shell_complete=complete_agent_name)
-@click.option("--performative", "-p", default="request", show_default=True, help="The act.")
-@click.option("--content", "content_text", default=None, help="The content, as JSON.")
-@click.option("--protocol", default="fipa-request", show_default=True, help="The protocol.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Seconds to wait for the answer (default: the server's invoke_timeout_s).",
-)
+@request_options("Seconds to wait for the answer (default: the server's invoke_timeout_s).")
 def invoke(
     name: str, performative: str, content_text: str | None, protocol: str, timeout: float | None
 ) -> None:
@@ -37,12 +68,12 @@ def invoke(
     """
     request = InvokeRequest(
         performative=performative,
-        content=None if content_text is None else render.json_value("--content", content_text),
+        content=content(content_text),
         protocol=protocol or None,
         timeout_s=timeout,
     )
     cli = context()
-    result = render.client().post(
+    result = cli.client().post(
         f"/agents/{render.part(name)}/invoke",
         InvokeResult,
         content=request.model_dump_json(exclude_none=True),

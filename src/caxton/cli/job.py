@@ -11,6 +11,7 @@ from caxton.cli import render
 from caxton.cli.agent import complete_agent_name
 from caxton.cli.client import CliError
 from caxton.cli.context import EXIT_FAILED, EXIT_TIMEOUT, context
+from caxton.cli.invoke import content, request_options
 
 JOB_STATES = ("submitted", "running", "complete", "failed")
 PAGE = 1000  # jobs asked for per request (the server's maximum)
@@ -27,15 +28,7 @@ def job() -> None:
 
 @job.command("submit")
 @click.argument("name", shell_complete=complete_agent_name)
-@click.option("--content", "content_text", default=None, help="The content, as JSON.")
-@click.option("--performative", "-p", default="request", show_default=True, help="The act.")
-@click.option("--protocol", default="fipa-request", show_default=True, help="The protocol.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Seconds the agent has to answer (default: the server's job_timeout_s).",
-)
+@request_options("Seconds the agent has to answer (default: the server's job_timeout_s).")
 def submit(
     name: str, content_text: str | None, performative: str, protocol: str, timeout: float | None
 ) -> None:
@@ -46,12 +39,12 @@ def submit(
     request = JobRequest(
         agent=name,
         performative=performative,
-        content=None if content_text is None else render.json_value("--content", content_text),
+        content=content(content_text),
         protocol=protocol or None,
         timeout_s=timeout,
     )
     cli = context()
-    submitted = render.client().post(
+    submitted = cli.client().post(
         "/jobs",
         Job,
         content=request.model_dump_json(exclude_none=True),
@@ -67,8 +60,9 @@ def submit(
 @click.argument("job_id", metavar="ID")
 def get(job_id: str) -> None:
     """Job ID: its state, attempts and result (or error). Exits 4 if unknown."""
-    found = render.client().get(f"/jobs/{render.part(job_id)}", Job)
-    if context().json:
+    cli = context()
+    found = cli.client().get(f"/jobs/{render.part(job_id)}", Job)
+    if cli.json:
         render.emit(found)
         return
     _show(found)
@@ -108,7 +102,7 @@ def wait(ctx: click.Context, job_id: str, timeout: float | None) -> None:
     --timeout passes first (the job goes on: wait again later).
     """
     cli = context()
-    client = render.client()
+    client = cli.client()
     deadline = None if timeout is None else time.monotonic() + timeout
     delay = FIRST_POLL_S
     while True:
@@ -142,7 +136,7 @@ def wait(ctx: click.Context, job_id: str, timeout: float | None) -> None:
 def list_jobs(state: str | None, agent: str | None, limit: int) -> None:
     """Jobs, newest first."""
     cli = context()
-    client = render.client()
+    client = cli.client()
     params = {key: value for key, value in (("state", state), ("agent", agent)) if value}
     items: list[Job] = []
     cursor: str | None = None

@@ -87,9 +87,7 @@ def send(
         )
         body, kind = draft.model_dump_json(exclude_none=True).encode(), "application/json"
     cli = context()
-    sent = render.client().post(
-        "/messages", SendResult, content=body, headers={"content-type": kind}
-    )
+    sent = cli.client().post("/messages", SendResult, content=body, headers={"content-type": kind})
     if cli.json:
         render.emit(sent)
     else:
@@ -114,7 +112,7 @@ def list_messages(agent: str | None, conversation: str | None, limit: int, follo
     from caxton.api.types import AclMessage, MessageList
 
     cli = context()
-    client = render.client()
+    client = cli.client()
     chosen = (("agent", agent), ("conversation", conversation))
     filters = {key: value for key, value in chosen if value is not None}
     page = client.get("/messages", MessageList, params={**filters, "limit": limit})
@@ -133,7 +131,7 @@ def list_messages(agent: str | None, conversation: str | None, limit: int, follo
             _print_message(record.seq, AclMessage.model_validate(record.message))
         # From the page's last_seq: whatever is routed after the page, once.
         params = {**filters, "follow": "true", "after": page.last_seq}
-        for seq, data in render.events(client, "/messages", params):
+        for seq, data in client.events("/messages", params):
             _print_message(seq, AclMessage.model_validate_json(data))
     except KeyboardInterrupt:  # Ctrl-C: the usual way to stop following, not an error
         return

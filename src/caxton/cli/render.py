@@ -1,18 +1,18 @@
-"""What the remote commands share: their client, JSON options, tables or JSON, live streams.
+"""What the remote commands share: JSON options, tables or JSON, live streams.
 
 Tables are for people (rich, coloured on a terminal); `--output json` prints
 the API type's `model_dump(mode="json")`, indented, so a script can parse it
 with the same model. Streams (`--follow`) print one line per event: text for
 people, compact JSON for scripts.
 
-rich, httpx and urllib load inside the functions that use them, so that a
+rich and urllib load inside the functions that use them, so that a
 command pays only for what it does.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +23,9 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
     from rich.console import Console
 
-    from caxton.cli.client import Client
 
 # A wide table when stdout is a pipe, so that `| grep` sees whole rows.
 _PIPE_WIDTH = 200
-_CLOSES = "caxton.client-closes"
 # State names in colour; anything else is printed plain.
 STATE_STYLES = {
     "Running": "green",
@@ -41,22 +39,6 @@ STATE_STYLES = {
     "submitted": "cyan",
     "failed": "bold red",
 }
-
-
-def client() -> Client:
-    """The command's client (`context().client()`), closed when the command ends.
-
-    Closing it here keeps a command run in-process (click's test runner) from
-    leaving its connection to the garbage collector.
-    """
-    from caxton.cli.context import context
-
-    made = context().client()
-    root = click.get_current_context().find_root()
-    if not root.meta.get(_CLOSES):
-        root.meta[_CLOSES] = True
-        root.call_on_close(made.close)
-    return made
 
 
 # ---- reading options ----
@@ -190,57 +172,3 @@ def cut(text: str, width: int) -> str:
 
 def pretty(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
-
-
-# ---- following streams ----
-
-
-def events(client: Client, path: str, params: dict[str, Any]) -> Iterator[tuple[int | None, str]]:
-    """The server-sent events of `GET path` as (id, data) pairs, until the server ends it.
-
-    Keep-alive comments are skipped. The stream ending (the server stopping)
-    and a dropped connection both raise `CliError` (exit 3) saying so;
-    Ctrl-C is the caller's to catch.
-    """
-    import httpx
-
-    from caxton.cli.client import CliError
-    from caxton.cli.context import EXIT_UNREACHABLE
-
-    try:
-        with client.stream(path, params=params) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise CliError(f"{response.status_code} from {response.url}: {response.text}")
-            event_id: int | None = None
-            data: list[str] = []
-            for line in response.iter_lines():
-                if line.startswith(":"):
-                    continue
-                if line == "":
-                    if data:
-                        yield event_id, "\n".join(data)
-                    event_id, data = None, []
-                    continue
-                key, _, value = line.partition(":")
-                value = value.removeprefix(" ")
-                if key == "data":
-                    data.append(value)
-                elif key == "id" and value.isdigit():
-                    event_id = int(value)
-    except httpx.ConnectError:
-        raise CliError(
-            f"no Caxton server is running at {client.url}. Start one with `caxton server start`, "
-            "or point --url (or CAXTON_URL) at a running one.",
-            EXIT_UNREACHABLE,
-        ) from None
-    except httpx.HTTPError as error:
-        raise CliError(
-            f"the stream from {client.url} broke ({error}); run the command again",
-            EXIT_UNREACHABLE,
-        ) from None
-    raise CliError(
-        f"the server at {client.url} ended the stream (it is stopping?); "
-        "run the command again once it is back",
-        EXIT_UNREACHABLE,
-    )

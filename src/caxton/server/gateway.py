@@ -84,14 +84,15 @@ class Gateway:
     # The event loop's side.
 
     async def invoke(self, agent: str, fields: dict[str, Any], timeout_s: float) -> Answer:
-        """Send `fields` (performative, content...) to `agent`; the answer that ends it.
+        """Send `fields` (performative, content..., none of them None) to `agent`; the
+        answer that ends it.
 
         Raises `InvalidMessage` for a message that breaks the rules (it names
         the field), `AgentBusy` for a full mailbox, and `InvokeTimeout`.
         """
         conversation = f"invoke-{uuid.uuid4().hex}"
         message = {
-            **{key: value for key, value in fields.items() if value is not None},
+            **fields,
             "sender": GATEWAY,
             "receiver": agent,
             "conversation_id": conversation,

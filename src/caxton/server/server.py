@@ -15,13 +15,11 @@ import dataclasses
 import logging
 import os
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from caxton import __version__
 from caxton.agents import AgentManager
-from caxton.errors import ErrorClass
 from caxton.router import Dispatcher, Router
 from caxton.router.history import MessageHistory
 from caxton.runtime import Runtime, RuntimeConfig
@@ -63,9 +61,6 @@ class Server:
         self.manager = AgentManager(
             store=self.store, runtime=self.runtime, router=self.router, dispatcher=self.dispatcher
         )
-        self.errors: dict[str, Counter[str]] = {}
-        self._on_handler_error = self.router.on_handler_error
-        self.router.on_handler_error = self._count_error
         self.gateway = Gateway(self.router)
         self.gateway.attach()
         self.jobs = JobRunner(self.store, self.gateway, retries=settings.job_retries)
@@ -104,14 +99,6 @@ class Server:
         return saved
 
     # What the API shows.
-
-    def _count_error(self, agent: str, error_class: ErrorClass, reason: str) -> None:
-        counts = self.errors.get(agent)
-        if counts is None:
-            counts = self.errors[agent] = Counter()
-        counts[error_class.value] += 1
-        if self._on_handler_error is not None:
-            self._on_handler_error(agent, error_class, reason)
 
     def readiness(self) -> dict[str, CheckResult]:
         """Storage, runtime and agents: each check with what it found."""

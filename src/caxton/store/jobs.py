@@ -22,7 +22,7 @@ import math
 import sqlite3
 import uuid
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import orjson
 
@@ -30,11 +30,12 @@ from caxton.store.database import Database
 
 JsonObject = dict[str, Any]
 
+JobState = Literal["submitted", "running", "complete", "failed"]
 SUBMITTED: Final = "submitted"
 RUNNING: Final = "running"
 COMPLETE: Final = "complete"
 FAILED: Final = "failed"
-JOB_STATES: Final = (SUBMITTED, RUNNING, COMPLETE, FAILED)
+JOB_STATES: Final[tuple[JobState, ...]] = (SUBMITTED, RUNNING, COMPLETE, FAILED)
 UNFINISHED: Final = (SUBMITTED, RUNNING)
 
 # The states each move may start from.
@@ -51,7 +52,7 @@ class JobRecord:
     id: str
     agent_name: str
     request: JsonObject
-    state: str
+    state: JobState
     attempts: int
     result: JsonObject | None
     error: str | None
@@ -99,7 +100,7 @@ def _job(row: tuple[Any, ...]) -> JobRecord:
         row[0],
         row[1],
         orjson.loads(row[2]),
-        row[3],
+        _stored_state(row[3]),
         row[4],
         None if row[5] is None else orjson.loads(row[5]),
         row[6],
@@ -107,6 +108,13 @@ def _job(row: tuple[Any, ...]) -> JobRecord:
         row[8],
         row[9],
     )
+
+
+def _stored_state(text: str) -> JobState:
+    for state in JOB_STATES:  # the table's CHECK allows no other
+        if state == text:
+            return state
+    raise ValueError(f"job state {text!r} in the database is none of {', '.join(JOB_STATES)}")
 
 
 def _check_state(state: str) -> None:

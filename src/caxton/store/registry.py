@@ -39,9 +39,9 @@ class Modules:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def put(self, data: bytes) -> str:
-        """Store `data` unless it is there already; its sha256 (hex)."""
-        digest = hashlib.sha256(data).hexdigest()
+    def put(self, data: bytes, *, sha256: str | None = None) -> str:
+        """Store `data` unless it is there already; its sha256 (hex), given if known."""
+        digest = sha256 or hashlib.sha256(data).hexdigest()
         self._db.write_one(
             "INSERT INTO modules (sha256, size, bytes, created_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (sha256) DO NOTHING",
