@@ -1,4 +1,4 @@
-"""Benchmark of the command line's start-up: `caxton --version` and `caxton agent list`.
+"""Benchmark of the command line's start-up: `caxton --version`, `--help` and `agent list`.
 
 Prints one JSON object. Each command is a fresh process, timed wall-clock from
 spawn to exit as a person would feel it; `agent list` asks a real server with
@@ -44,9 +44,10 @@ COMMAND_TIMEOUT_S = 60.0
 _IMPORTS = (
     ("click", "import click"),
     ("caxton.cli", "import caxton.cli"),
-    ("pydantic+caxton.api.types", "import caxton.api.types"),
-    ("httpx", "import httpx"),
-    ("rich", "import rich.console, rich.table"),
+    ("caxton.api.types", "import caxton.api.types"),
+    ("http.client", "import http.client"),
+    ("msgspec", "import msgspec.json"),
+    ("caxton.cli.agent", "import caxton.cli.agent, caxton.cli.client"),
 )
 _IMPORT_PROBE = """
 import sys, time, orjson
@@ -98,6 +99,7 @@ def run(runs: int, quick: bool) -> dict[str, Any]:
         commands = {
             "python_pass_ms": [sys.executable, "-c", "pass"],
             "caxton_version_ms": [*caxton, "--version"],
+            "caxton_help_ms": [*caxton, "--help"],
             "caxton_agent_list_ms": [*caxton, "--url", url, "agent", "list"],
             "caxton_agent_list_json_ms": [*caxton, "--url", url, "-o", "json", "agent", "list"],
         }
@@ -127,7 +129,7 @@ def run(runs: int, quick: bool) -> dict[str, Any]:
         "agent_list_p50_ms_max": result["caxton_agent_list_ms"]["p50"] <= TARGET_P50_MS,
     }
     result["command"] = caxton
-    result["machine"] = machine("click", "httpx", "pydantic", "rich")
+    result["machine"] = machine("click", "msgspec", "orjson")
     result["quick"] = quick
     result["elapsed_s"] = round(time.perf_counter() - began, 2)
     return result

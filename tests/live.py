@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import msgspec
 import pytest
 from click.testing import CliRunner, Result
 
@@ -22,6 +23,13 @@ from caxton.cli import main
 from caxton.server.main import build, in_background
 from caxton.server.server import Server
 from caxton.settings import Settings
+
+T = TypeVar("T")
+
+
+def decode_as(kind: type[T], text: str | bytes) -> T:
+    """JSON the CLI printed, decoded into an API type as a script would (and the CLI does)."""
+    return msgspec.json.decode(text, type=kind)
 
 
 class Live:

@@ -109,3 +109,13 @@ def test_server_info_says_what_is_running(live: Live) -> None:
     assert info["data_dir"] == str(live.server.settings.data_dir)
     assert info["agents"] == 3
     assert info["uptime_s"] >= 0
+
+
+@pytest.mark.parametrize("name", ["../escape.db", "a/b.db", ".hidden", ""])
+def test_a_backup_name_that_is_not_a_plain_file_name_is_422(live: Live, name: str) -> None:
+    answer = live.post("/backups", json={"name": name})
+    assert answer.status_code == 422
+    problem = answer.json()
+    assert problem["code"] == "invalid-request"
+    assert "name" in problem["detail"]
+    assert not (Path(live.server.settings.data_dir) / "escape.db").exists()

@@ -132,7 +132,7 @@ def test_run_refuses_a_module_that_is_not_webassembly(tmp_path: Path) -> None:
     module.write_bytes(random.Random(3).randbytes(512))
     result = run("agent", "run", str(module), "--message", '{"performative": "inform"}')
 
-    assert result.exit_code == 3
+    assert result.exit_code == 1
     [error] = of(result, "error")
     assert error["class"] == "validation"
     assert "not a WebAssembly module" in error["reason"]

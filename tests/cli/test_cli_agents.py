@@ -7,7 +7,6 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-import orjson
 import pytest
 import wasmtime
 from click.testing import CliRunner
@@ -15,7 +14,7 @@ from click.testing import CliRunner
 from caxton.api.types import Agent, AgentList, AgentLogLine, AgentLogs
 from caxton.cli import agent as agent_cli
 from caxton.cli import main
-from live import Follower, Live, caxton
+from live import Follower, Live, caxton, decode_as
 
 
 def example_wat(name: str) -> str:
@@ -58,7 +57,7 @@ def test_deploy_a_wasm_file_with_its_options(live: Live, tmp_path: Path) -> None
     )  # fmt: skip
 
     assert result.exit_code == 0, result.output
-    deployed = Agent.model_validate_json(result.stdout)
+    deployed = decode_as(Agent, result.stdout)
     assert (deployed.name, deployed.version, deployed.state) == ("parrot", "2.1", "Running")
     assert deployed.config == {"greeting": "hi"}
     assert deployed.limits == {
@@ -128,7 +127,7 @@ def test_list_shows_a_table_and_json_parses_as_the_api_type(live: Live) -> None:
         ["pong", "Running", "1.0.0"],
     ]
 
-    listed = AgentList.model_validate_json(caxton(live, "agent", "list", output="json").stdout)
+    listed = decode_as(AgentList, caxton(live, "agent", "list", output="json").stdout)
     assert [item.name for item in listed.items] == ["echo", "ping", "pong"]
     assert listed.next_cursor is None
     assert all(item.counters is not None for item in listed.items)
@@ -138,13 +137,11 @@ def test_list_follows_every_page_unless_limited(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(agent_cli, "PAGE", 2)  # three agents: two pages
-    every = AgentList.model_validate_json(caxton(live, "agent", "list", output="json").stdout)
+    every = decode_as(AgentList, caxton(live, "agent", "list", output="json").stdout)
     assert [item.name for item in every.items] == ["echo", "ping", "pong"]
     assert every.next_cursor is None
 
-    two = AgentList.model_validate_json(
-        caxton(live, "agent", "list", "--limit", "2", output="json").stdout
-    )
+    two = decode_as(AgentList, caxton(live, "agent", "list", "--limit", "2", output="json").stdout)
     assert [item.name for item in two.items] == ["echo", "ping"]
     assert two.next_cursor == "ping"
 
@@ -152,7 +149,7 @@ def test_list_follows_every_page_unless_limited(
 def test_list_filters_by_state_and_capability(live: Live) -> None:
     assert caxton(live, "agent", "stop", "ping").exit_code == 0
     stopped = caxton(live, "agent", "list", "--state", "stopped", output="json")
-    assert [item.name for item in AgentList.model_validate_json(stopped.stdout).items] == ["ping"]
+    assert [item.name for item in decode_as(AgentList, stopped.stdout).items] == ["ping"]
 
     nobody = caxton(live, "agent", "list", "--capability", "translate")
     assert nobody.exit_code == 0
@@ -173,7 +170,7 @@ def test_get_shows_every_field_with_the_counters(live: Live) -> None:
     assert any(line.split()[:2] == ["handled", "1"] for line in lines)
     assert any(line.startswith("fuel used") for line in lines)
 
-    got = Agent.model_validate_json(caxton(live, "agent", "get", "echo", output="json").stdout)
+    got = decode_as(Agent, caxton(live, "agent", "get", "echo", output="json").stdout)
     assert got.counters is not None
     assert got.counters.messages_in == 1
     assert got.counters.messages_out == 1
@@ -199,9 +196,9 @@ def test_stop_start_drain_and_illegal_moves(live: Live) -> None:
     assert "[illegal-transition]" in again.stderr
 
     started = caxton(live, "agent", "start", "pong", output="json")
-    assert Agent.model_validate_json(started.stdout).state == "Running"
+    assert decode_as(Agent, started.stdout).state == "Running"
     drained = caxton(live, "agent", "drain", "pong", output="json")
-    assert Agent.model_validate_json(drained.stdout).state == "Stopped"
+    assert decode_as(Agent, drained.stdout).state == "Stopped"
 
 
 def test_reload_then_rollback(live: Live, tmp_path: Path) -> None:
@@ -210,9 +207,7 @@ def test_reload_then_rollback(live: Live, tmp_path: Path) -> None:
     assert reloaded.exit_code == 0, reloaded.output
     assert reloaded.stdout == "reloaded echo: now 2.0.0, Running\n"
 
-    back = Agent.model_validate_json(
-        caxton(live, "agent", "rollback", "echo", output="json").stdout
-    )
+    back = decode_as(Agent, caxton(live, "agent", "rollback", "echo", output="json").stdout)
     assert back.version == "1.0.0"
     assert back.state == "Running"
 
@@ -241,9 +236,7 @@ def test_logs_prints_time_level_agent_and_text(live: Live) -> None:
     assert len(day) == 10
     assert len(clock) == 12
 
-    page = AgentLogs.model_validate_json(
-        caxton(live, "agent", "logs", "echo", output="json").stdout
-    )
+    page = decode_as(AgentLogs, caxton(live, "agent", "logs", "echo", output="json").stdout)
     assert [(item.level, item.text) for item in page.items] == [("info", "echo ready")]
     newer = caxton(live, "agent", "logs", "echo", "--after", str(page.items[0].seq))
     assert newer.stdout == ""
@@ -266,11 +259,11 @@ def test_logs_follow_prints_a_line_logged_after_it_started_and_ctrl_c_ends_it(
 def test_logs_follow_as_json_lines(live: Live) -> None:
     args = ["--url", live.url, "-o", "json", "agent", "logs", "pong", "--follow"]
     with Follower(args) as follower:
-        first = AgentLogLine.model_validate_json(follower.expect(lambda line: "pong ready" in line))
+        first = decode_as(AgentLogLine, follower.expect(lambda line: "pong ready" in line))
         assert (first.agent, first.level) == ("pong", "info")
         kick_pong(live, 42)
         later = follower.expect(lambda line: "pong 42" in line)
-        assert AgentLogLine.model_validate_json(later).seq > first.seq
+        assert decode_as(AgentLogLine, later).seq > first.seq
         assert follower.interrupt()[0] == 0
 
 
@@ -299,4 +292,4 @@ def test_json_output_comes_from_caxton_output_too(
 ) -> None:
     monkeypatch.setenv("CAXTON_OUTPUT", "json")
     result = CliRunner().invoke(main, ["--url", live.url, "agent", "get", "pong"])
-    assert Agent.model_validate(orjson.loads(result.stdout)).name == "pong"
+    assert decode_as(Agent, result.stdout).name == "pong"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from caxton.api.types import InvokeResult, Job, JobList
-from live import Live, caxton
+from live import Live, caxton, decode_as
 
 # The example ping answers a request by starting rounds with pong, never by answering
 # the caller: an invocation of ping always times out.
@@ -26,7 +26,7 @@ def test_invoke_prints_the_reply_message(live: Live) -> None:
 
     args = ("invoke", "pong", "-p", "request", "--content", '{"ping": 3}', "--timeout", "5")
     full = caxton(live, *args, output="json")
-    answer = InvokeResult.model_validate_json(full.stdout)
+    answer = decode_as(InvokeResult, full.stdout)
     assert answer.reply["content"] == {"pong": 3}
     assert answer.reply["conversation_id"] == answer.conversation_id
     assert answer.elapsed_ms > 0
@@ -57,7 +57,7 @@ def test_submit_wait_get_and_list(live: Live) -> None:
     assert waited.exit_code == 0, waited.output
     assert orjson.loads(waited.stdout)["content"] == {"n": 7}
 
-    done = Job.model_validate_json(caxton(live, "job", "get", job_id, output="json").stdout)
+    done = decode_as(Job, caxton(live, "job", "get", job_id, output="json").stdout)
     assert (done.id, done.agent, done.state) == (job_id, "echo", "complete")
     assert done.result is not None
     assert done.result["content"] == {"n": 7}
@@ -71,14 +71,14 @@ def test_submit_wait_get_and_list(live: Live) -> None:
     ]
     assert "result:" in shown.stdout
 
-    second = Job.model_validate_json(
-        caxton(live, "job", "submit", "pong", "--content", '{"ping": 1}', output="json").stdout
+    second = decode_as(
+        Job, caxton(live, "job", "submit", "pong", "--content", '{"ping": 1}', output="json").stdout
     )
     assert second.state in ("submitted", "running", "complete")
-    listed = JobList.model_validate_json(caxton(live, "job", "list", output="json").stdout)
+    listed = decode_as(JobList, caxton(live, "job", "list", output="json").stdout)
     assert [item.id for item in listed.items] == [second.id, job_id]  # newest first
     of_echo = caxton(live, "job", "list", "--agent", "echo", output="json")
-    assert [item.id for item in JobList.model_validate_json(of_echo.stdout).items] == [job_id]
+    assert [item.id for item in decode_as(JobList, of_echo.stdout).items] == [job_id]
     table = caxton(live, "job", "list", "--limit", "1")
     assert table.stdout.splitlines()[0].split()[:3] == ["ID", "AGENT", "STATE"]
     assert len(table.stdout.splitlines()) == 3
@@ -93,7 +93,7 @@ def test_wait_for_a_failed_job_exits_1_with_its_error(live: Live) -> None:
 
     as_json = caxton(live, "job", "wait", job_id, output="json")
     assert as_json.exit_code == 1
-    assert Job.model_validate_json(as_json.stdout).state == "failed"
+    assert decode_as(Job, as_json.stdout).state == "failed"
 
 
 def test_a_wait_that_times_out_exits_6_and_the_job_goes_on(live: Live) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 
 from caxton.api.types import AclMessage, ConversationView, MessageList, SendResult
-from live import Follower, Live, caxton
+from live import Follower, Live, caxton, decode_as
 
 FIPA_REQUEST = (
     '(request :receiver (set (agent-identifier :name pong)) :content "{\\"ping\\":5}"'
@@ -39,7 +39,7 @@ def test_send_builds_a_message_from_its_options(live: Live) -> None:
         output="json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    sent = SendResult.model_validate_json(result.stdout)
+    sent = decode_as(SendResult, result.stdout)
     assert sent.conversation_id == "conv-1"
 
     [message, *_] = history(live, "conv-1")
@@ -63,7 +63,7 @@ def test_send_says_what_it_sent_to_people(live: Live) -> None:
 def test_send_fipa_text_a_file_or_stdin(live: Live, tmp_path: Path) -> None:
     fipa = caxton(live, "message", "send", "--fipa", FIPA_REQUEST, output="json")
     assert fipa.exit_code == 0, fipa.output
-    assert SendResult.model_validate_json(fipa.stdout).conversation_id == "fipa-1"
+    assert decode_as(SendResult, fipa.stdout).conversation_id == "fipa-1"
     assert history(live, "fipa-1")[0]["content"] == {"ping": 5}
 
     as_json = tmp_path / "message.json"
@@ -120,14 +120,14 @@ def test_list_shows_recent_messages_filtered(live: Live) -> None:
     ]
     assert all(row.split()[-1] == '{"n":1}' for row in rows)
 
-    page = MessageList.model_validate_json(
-        caxton(live, "message", "list", "--agent", "pong", output="json").stdout
+    page = decode_as(
+        MessageList, caxton(live, "message", "list", "--agent", "pong", output="json").stdout
     )
     assert [record.message["content"] for record in page.items] == [{"ping": 2}, {"pong": 2}]
     assert page.last_seq >= page.items[-1].seq
 
-    newest = MessageList.model_validate_json(
-        caxton(live, "message", "list", "--limit", "1", output="json").stdout
+    newest = decode_as(
+        MessageList, caxton(live, "message", "list", "--limit", "1", output="json").stdout
     )
     assert [record.message["content"] for record in newest.items] == [{"pong": 2}]
 
@@ -140,8 +140,8 @@ def test_list_follow_prints_messages_routed_after_it_started(live: Live) -> None
         follower.expect(lambda line: '"pong":1' in line)
         invoke(live, "echo", "not for pong")
         invoke(live, "pong", {"ping": 9})
-        request = AclMessage.model_validate_json(follower.expect(lambda line: '"ping":9' in line))
-        reply = AclMessage.model_validate_json(follower.next())
+        request = decode_as(AclMessage, follower.expect(lambda line: '"ping":9' in line))
+        reply = decode_as(AclMessage, follower.next())
         code, stderr = follower.interrupt()
     assert not [line for line in follower.seen if "not for pong" in line]
     assert (request.performative, request.receiver) == ("request", "pong")
@@ -165,8 +165,8 @@ def test_conversation_show(live: Live) -> None:
         ["inform", "echo", "gateway"],
     ]
 
-    view = ConversationView.model_validate_json(
-        caxton(live, "conversation", "show", conversation, output="json").stdout
+    view = decode_as(
+        ConversationView, caxton(live, "conversation", "show", conversation, output="json").stdout
     )
     assert view.id == conversation
     assert [record.message["performative"] for record in view.messages] == ["request", "inform"]

@@ -10,11 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from click.testing import CliRunner
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
 from benchmarks import run_quick
 from caxton.api.app import create_app
@@ -23,7 +23,7 @@ from caxton.cli import client as client_module
 from caxton.cli import main
 from caxton.store import Store
 from conftest import ALLOC
-from live import Live, caxton
+from live import Live, caxton, decode_as
 
 CAPABLE_DECLARED = '{"name":"translate","version":"2.0","description":"words, elsewhere"}'
 _DECLARED_WAT = CAPABLE_DECLARED.replace('"', '\\"')  # a WAT string literal's body
@@ -71,8 +71,8 @@ def test_capability_search(live: Live, tmp_path: Path) -> None:
     assert header.split() == ["AGENT", "STATE", "CAPABILITY", "VERSION", "DESCRIPTION"]
     assert row.split() == ["linguist", "Running", "translate", "2.0", "words,", "elsewhere"]
 
-    found = CapabilityList.model_validate_json(
-        caxton(live, "capability", "search", "translate", output="json").stdout
+    found = decode_as(
+        CapabilityList, caxton(live, "capability", "search", "translate", output="json").stdout
     )
     assert [(item.agent, item.version) for item in found.items] == [("linguist", "2.0")]
 
@@ -92,8 +92,8 @@ def test_backup_create_then_restore_into_a_fresh_directory(live: Live, tmp_path:
     assert path.parent == tmp_path / "data" / "backups"
     assert path.is_file()
 
-    named = Backup.model_validate_json(
-        caxton(live, "backup", "create", "--name", "nightly.db", output="json").stdout
+    named = decode_as(
+        Backup, caxton(live, "backup", "create", "--name", "nightly.db", output="json").stdout
     )
     assert Path(named.path).name == "nightly.db"
     assert named.size_bytes == Path(named.path).stat().st_size
@@ -127,7 +127,7 @@ def test_restore_refuses_a_directory_with_a_database_unless_forced(
         live, "backup", "restore", str(backup), "--data-dir", str(target), "--force", output="json"
     )
     assert forced.exit_code == 0, forced.output
-    assert Backup.model_validate_json(forced.stdout).path == str(target / "caxton.db")
+    assert decode_as(Backup, forced.stdout).path == str(target / "caxton.db")
     assert [kept.name.split(".before-restore-")[0] for kept in target.glob("*.before-restore-*")]
     with Store.open(target) as store:
         assert {record.name for record in store.agents.all()} == {"echo", "ping", "pong"}
@@ -196,7 +196,7 @@ def test_exit_codes_of_a_real_process(live: Live) -> None:
     assert process("--url", live.url, "agent", "list", "--limit", "0").returncode == 2
     assert process("--url", live.url, "invoke", "ping", "--timeout", "0.1").returncode == 6
     from_env = process("agent", "get", "echo", CAXTON_URL=live.url, CAXTON_OUTPUT="json")
-    assert Agent.model_validate_json(from_env.stdout).name == "echo"
+    assert decode_as(Agent, from_env.stdout).name == "echo"
 
 
 # ---- the CLI and the server share their types ----
@@ -224,15 +224,15 @@ def test_every_answer_the_cli_parses_is_the_model_openapi_names_for_that_route(
 ) -> None:
     """Run every remote command; each model the CLI parsed an answer with must be the one
     the server's OpenAPI document names for that route and status, with the same schema."""
-    parsed: list[tuple[str, str, int, type[BaseModel]]] = []
-    original = client_module.parse
+    parsed: list[tuple[str, str, int, type[Any]]] = []
+    original = client_module.decode
 
-    def recording(response: httpx.Response, model: type[client_module.M]) -> client_module.M:
-        request = response.request
-        parsed.append((request.method.lower(), request.url.path, response.status_code, model))
-        return original(response, model)
+    def recording(reply: client_module.Reply, kind: type[client_module.T]) -> client_module.T:
+        path = urlsplit(reply.url).path
+        parsed.append((reply.method.lower(), path, reply.status, kind))
+        return original(reply, kind)
 
-    monkeypatch.setattr(client_module, "parse", recording)
+    monkeypatch.setattr(client_module, "decode", recording)
     source = tmp_path / "talker.wat"
     source.write_text(CAPABLE_WAT)
     conversation = "drift-1"
@@ -269,7 +269,7 @@ def test_every_answer_the_cli_parses_is_the_model_openapi_names_for_that_route(
         content = paths[template][method]["responses"][str(status)]["content"]
         ref = content["application/json"]["schema"]["$ref"]
         assert ref == f"#/components/schemas/{model.__name__}", (method, template)
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
         for name, nested in schema.pop("$defs", {}).items():
             assert _normalised(components[name]) == _normalised(nested), name
         assert _normalised(components[model.__name__]) == _normalised(schema), model.__name__
@@ -292,10 +292,10 @@ def test_every_answer_the_cli_parses_is_the_model_openapi_names_for_that_route(
 
 def test_the_quick_cli_benchmark_prints_its_figures() -> None:
     result = run_quick("cli.py")
-    names = ("python_pass_ms", "caxton_version_ms", "caxton_agent_list_ms")
+    names = ("python_pass_ms", "caxton_version_ms", "caxton_help_ms", "caxton_agent_list_ms")
     for name in names:
         assert result[name]["runs"] == 5
         assert 0 < result[name]["p50"] <= result[name]["p90"]
     assert result["python_pass_ms"]["p50"] < result["caxton_version_ms"]["p50"]
     assert set(result["meets_targets"]) == {"version_p50_ms_max", "agent_list_p50_ms_max"}
-    assert set(result["imports_ms"]) >= {"click", "httpx"}
+    assert set(result["imports_ms"]) >= {"click", "http.client", "msgspec"}

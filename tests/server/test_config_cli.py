@@ -25,7 +25,7 @@ def env(tmp_path: Path) -> dict[str, str | None]:
         "HOME": str(tmp_path / "home"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
-        "COLUMNS": "200",  # rich's table width: no wrapped rows to match against
+        "COLUMNS": "200",  # the table width: no cut cells to match against
     }
 
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from pydantic import TypeAdapter
 
 from caxton import __version__
 from caxton.api import agents, health, invocation, messages, problems
@@ -92,7 +93,7 @@ class _CaxtonApi(FastAPI):
             schema = super().openapi()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for model in (AclMessage, Problem):
-                components[model.__name__] = model.model_json_schema(
+                components[model.__name__] = TypeAdapter(model).json_schema(
                     ref_template="#/components/schemas/{model}"
                 )
             for path, operations in schema.get("paths", {}).items():

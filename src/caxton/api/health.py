@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,8 +13,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from caxton.api.deps import ServerDep
+from caxton.api.problems import ApiProblem
 from caxton.api.types import (
     API_PREFIX,
+    BACKUP_NAME_PATTERN,
     Backup,
     BackupRequest,
     Check,
@@ -41,7 +45,7 @@ def ready(server: ServerDep) -> JSONResponse:
     checks = {name: Check(ok=c.ok, detail=c.detail) for name, c in server.readiness().items()}
     ok = all(check.ok for check in checks.values())
     body = Readiness(status="ready" if ok else "not ready", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+    return JSONResponse(asdict(body), status_code=200 if ok else 503)
 
 
 @router.get("/server", response_model=ServerInfo, summary="Version, data directory, uptime")
@@ -57,6 +61,14 @@ def info(server: ServerDep) -> ServerInfo:
 
 @router.post("/backups", status_code=201, response_model=Backup, summary="Online backup, verified")
 async def backup(request: BackupRequest, server: ServerDep) -> Backup:
+    if request.name is not None and not re.fullmatch(BACKUP_NAME_PATTERN, request.name):
+        raise ApiProblem(
+            422,
+            "invalid-request",
+            f"name: {request.name!r} is not a plain file name (letters, digits, '.', '_' "
+            "and '-', starting with a letter or digit, at most 128 characters)",
+            field="name",
+        )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     folder = Path(server.settings.data_dir) / "backups"
     folder.mkdir(exist_ok=True)

@@ -28,6 +28,13 @@ def _timeout(server: Server, requested: float | None) -> float:
     settings = server.settings
     if requested is None:
         return settings.invoke_timeout_s
+    if requested <= 0:
+        raise ApiProblem(
+            422,
+            "invalid-request",
+            f"timeout_s: must be more than 0, not {requested:g}",
+            field="timeout_s",
+        )
     if requested > settings.invoke_max_timeout_s:
         raise ApiProblem(
             422,
@@ -40,7 +47,9 @@ def _timeout(server: Server, requested: float | None) -> float:
 
 
 def _fields(request: InvokeRequest) -> dict[str, object]:
-    return request.model_dump(exclude={"timeout_s", "agent"}, exclude_none=True)
+    """The message's fields: what the request sets, without the gateway's own."""
+    chosen = ("performative", "content", "protocol", "ontology", "language")
+    return {key: value for key in chosen if (value := getattr(request, key)) is not None}
 
 
 @router.post(

@@ -6,6 +6,7 @@ Caxton error the layers below raise, into `application/problem+json`.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from http import HTTPStatus
 from typing import Any
 
@@ -63,7 +64,7 @@ def problem_response(request: Request, problem: ApiProblem) -> JSONResponse:
         field=problem.field,
     )
     return JSONResponse(
-        body.model_dump(exclude_none=True),
+        {key: value for key, value in asdict(body).items() if value is not None},
         status_code=problem.status,
         media_type=PROBLEM_JSON,
         headers=problem.headers,

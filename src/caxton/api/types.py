@@ -1,56 +1,64 @@
 """The REST API's request and response types: one source of truth for server and CLI.
 
-The server declares its routes with these models (so `/openapi.json`
-describes them) and the CLI parses every answer with them, so the two cannot
-drift apart silently: `tests/api/test_types.py` checks that every model the
+The server declares its routes with these types (so `/openapi.json`
+describes them) and the CLI parses every answer into them, so the two cannot
+drift apart silently: `tests/api/test_api_types.py` checks that every type the
 CLI reads is the one the OpenAPI document names.
 
-Imports nothing heavier than pydantic: the CLI loads this module on every call.
+They are plain frozen dataclasses, importing nothing beyond the standard
+library: the CLI loads this module on every call and must start in well
+under 100 ms, which pydantic's import alone would use up. FastAPI (pydantic)
+validates them on the server, taking a field's docstring as its description
+and `__pydantic_config__` as its settings; the CLI decodes them with msgspec.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 API_PREFIX = "/api/v1"
 VERSION_HEADER = "X-Caxton-Version"
 CLI_VERSION_HEADER = "X-Caxton-CLI-Version"
 PROBLEM_TYPE_BASE = "https://caxton.dev/problems/"
+BACKUP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 
 AgentStateName = Literal["Unloaded", "Loaded", "Running", "Draining", "Stopped", "Failed"]
 JobState = Literal["submitted", "running", "complete", "failed"]
 
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+# pydantic's settings for every type (a plain dict: ConfigDict is a TypedDict).
+_ANSWER: dict[str, Any] = {"use_attribute_docstrings": True}
+_REQUEST: dict[str, Any] = {"use_attribute_docstrings": True, "extra": "forbid"}
 
 # ---- problems (RFC 9457) ----
 
 
-class Problem(BaseModel):
+@dataclass(kw_only=True)
+class Problem:
     """An error, as RFC 9457 problem details; `code` is stable, `detail` is for people."""
 
-    model_config = ConfigDict(extra="allow")
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
 
-    type: str = Field(description="A URI naming the kind of problem")
+    type: str
+    """A URI naming the kind of problem"""
     title: str
     status: int
     detail: str
-    code: str = Field(description="Stable error code, e.g. agent-not-found")
+    code: str
+    """Stable error code, e.g. agent-not-found"""
     instance: str | None = None
-    field: str | None = Field(None, description="The request field or setting at fault")
+    field: str | None = None
+    """The request field or setting at fault"""
 
 
 # ---- messages ----
 
 
-class AclMessage(BaseModel):
+@dataclass(kw_only=True)
+class AclMessage:
     """An ACL message in the JSON form of ABI v1; `x-*` extension parameters are kept."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
 
     performative: str
     sender: str | None = None
@@ -67,23 +75,38 @@ class AclMessage(BaseModel):
     message_id: str | None = None
 
 
-class SendResult(_Model):
+@dataclass(kw_only=True)
+class SendResult:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     message_id: str
     conversation_id: str | None
 
 
-class MessageRecord(_Model):
-    seq: int = Field(description="Position in the server's message history")
-    at: float = Field(description="When it was routed, Unix seconds")
+@dataclass(kw_only=True)
+class MessageRecord:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    seq: int
+    """Position in the server's message history"""
+    at: float
+    """When it was routed, Unix seconds"""
     message: dict[str, Any]
 
 
-class MessageList(_Model):
+@dataclass(kw_only=True)
+class MessageList:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     items: list[MessageRecord]
-    last_seq: int = Field(description="Pass as `after` to get only newer messages")
+    last_seq: int
+    """Pass as `after` to get only newer messages"""
 
 
-class ConversationView(_Model):
+@dataclass(kw_only=True)
+class ConversationView:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     id: str
     initiator: str | None
     participants: list[str]
@@ -91,54 +114,80 @@ class ConversationView(_Model):
     state: str
     started: float
     last_activity: float
-    live: bool = Field(description="Still tracked by the router (else as last stored)")
-    messages: list[MessageRecord] = Field(description="Those still in the message history")
+    live: bool
+    """Still tracked by the router (else as last stored)"""
+    messages: list[MessageRecord]
+    """Those still in the message history"""
 
 
-class DeadLetterView(_Model):
+@dataclass(kw_only=True)
+class DeadLetterView:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     at: float
     receiver: str | None
     reason: str
     message: dict[str, Any]
 
 
-class DeadLetterList(_Model):
+@dataclass(kw_only=True)
+class DeadLetterList:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     items: list[DeadLetterView]
 
 
 # ---- agents ----
 
 
-class AgentCounters(_Model):
-    messages_in: int = Field(description="Accepted into the mailbox")
-    messages_out: int = Field(description="Sent by the agent")
+@dataclass(kw_only=True)
+class AgentCounters:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    messages_in: int
+    """Accepted into the mailbox"""
+    messages_out: int
+    """Sent by the agent"""
     messages_handled: int
     mailbox_depth: int
     mailbox_peak: int
-    errors: dict[str, int] = Field(description="Handler errors by class")
+    errors: dict[str, int]
+    """Handler errors by class"""
     fuel_used: int
     memory_bytes: int
 
 
-class Agent(_Model):
+@dataclass(kw_only=True)
+class Agent:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     name: str
     id: str
     state: AgentStateName
     version: str
     module_sha256: str
-    reason: str = Field(description="Why it is in its state (a failure's cause)")
+    reason: str
+    """Why it is in its state (a failure's cause)"""
     config: dict[str, Any]
     limits: dict[str, Any]
     capabilities: list[str]
-    counters: AgentCounters | None = Field(None, description="Present while it has an instance")
+    counters: AgentCounters | None = None
+    """Present while it has an instance"""
 
 
-class AgentList(_Model):
+@dataclass(kw_only=True)
+class AgentList:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     items: list[Agent]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+    next_cursor: str | None
+    """Pass as `cursor` for the next page"""
 
 
-class AgentLogLine(_Model):
+@dataclass(kw_only=True)
+class AgentLogLine:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     seq: int
     at: float
     level: str
@@ -146,7 +195,10 @@ class AgentLogLine(_Model):
     text: str
 
 
-class AgentLogs(_Model):
+@dataclass(kw_only=True)
+class AgentLogs:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     items: list[AgentLogLine]
     last_seq: int
 
@@ -154,7 +206,10 @@ class AgentLogs(_Model):
 # ---- capabilities ----
 
 
-class CapabilityView(_Model):
+@dataclass(kw_only=True)
+class CapabilityView:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     agent: str
     agent_state: AgentStateName
     name: str
@@ -163,33 +218,47 @@ class CapabilityView(_Model):
     input_schema: dict[str, Any] | None
 
 
-class CapabilityList(_Model):
+@dataclass(kw_only=True)
+class CapabilityList:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     items: list[CapabilityView]
 
 
 # ---- external invocation ----
 
 
-class InvokeRequest(_Model):
+@dataclass(kw_only=True)
+class InvokeRequest:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _REQUEST
+
     performative: str = "request"
     content: Any = None
     protocol: str | None = "fipa-request"
     ontology: str | None = None
     language: str | None = None
-    timeout_s: float | None = Field(None, gt=0, description="Default: the server's setting")
+    timeout_s: float | None = None
+    """Seconds, more than 0 (default: the server's setting)"""
 
 
-class InvokeResult(_Model):
+@dataclass(kw_only=True)
+class InvokeResult:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     reply: dict[str, Any]
     conversation_id: str
     elapsed_ms: float
 
 
+@dataclass(kw_only=True)
 class JobRequest(InvokeRequest):
     agent: str
 
 
-class Job(_Model):
+@dataclass(kw_only=True)
+class Job:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     id: str
     agent: str
     state: JobState
@@ -201,7 +270,10 @@ class Job(_Model):
     updated_at: float
 
 
-class JobList(_Model):
+@dataclass(kw_only=True)
+class JobList:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     items: list[Job]
     next_cursor: str | None
 
@@ -209,39 +281,57 @@ class JobList(_Model):
 # ---- backups ----
 
 
-class BackupRequest(_Model):
-    name: str | None = Field(
-        None,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
-        description="File name in the server's data_dir/backups (default: caxton-<time>.db)",
-    )
+@dataclass(kw_only=True)
+class BackupRequest:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _REQUEST
+
+    name: str | None = None
+    """File name in the server's data_dir/backups (default: caxton-<time>.db); letters,
+    digits, `.`, `_` and `-`, starting with a letter or digit, at most 128 characters"""
 
 
-class Backup(_Model):
-    path: str = Field(description="Where the server wrote it")
+@dataclass(kw_only=True)
+class Backup:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    path: str
+    """Where the server wrote it"""
     size_bytes: int
-    schema_version: int = Field(description="Checked by reading the backup back")
+    schema_version: int
+    """Checked by reading the backup back"""
 
 
 # ---- health ----
 
 
-class Check(_Model):
+@dataclass(kw_only=True)
+class Check:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     ok: bool
     detail: str
 
 
-class Health(_Model):
+@dataclass(kw_only=True)
+class Health:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     status: Literal["ok"]
     version: str
 
 
-class Readiness(_Model):
+@dataclass(kw_only=True)
+class Readiness:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     status: Literal["ready", "not ready"]
     checks: dict[str, Check]
 
 
-class ServerInfo(_Model):
+@dataclass(kw_only=True)
+class ServerInfo:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
     version: str
     api: str
     data_dir: str

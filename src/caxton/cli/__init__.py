@@ -8,6 +8,7 @@ each call stays well under 100 ms.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -15,24 +16,64 @@ import click
 from caxton import __version__
 from caxton.cli.context import CliContext, load_client_config
 
-# name -> "module:attribute", loaded when the command is used.
+
+@dataclass(frozen=True)
+class Lazy:
+    """A subcommand loaded on first use: where it is, and its one-line help for `caxton --help`.
+
+    The summary is the command's own (a test checks that they agree): listing
+    the commands must not import them all.
+    """
+
+    target: str  # "module:attribute"
+    summary: str
+
+
 COMMANDS = {
-    "agent": "caxton.cli.agent:agent",
-    "backup": "caxton.cli.backup:backup",
-    "capability": "caxton.cli.capability:capability",
-    "completion": "caxton.cli.completion:completion",
-    "config": "caxton.cli.config:config",
-    "conversation": "caxton.cli.conversation:conversation",
-    "demo": "caxton.cli.demo:demo",
-    "invoke": "caxton.cli.invoke:invoke",
-    "job": "caxton.cli.job:job",
-    "message": "caxton.cli.message:message",
-    "server": "caxton.cli.server:server",
+    "agent": Lazy(
+        "caxton.cli.agent:agent",
+        "Deploy, inspect and control agents on a server; run one here with `run`.",
+    ),
+    "backup": Lazy(
+        "caxton.cli.backup:backup",
+        "Back up a running server's database, and restore one (offline).",
+    ),
+    "capability": Lazy(
+        "caxton.cli.capability:capability",
+        "Find agents by what they declared they can do (register_capability).",
+    ),
+    "completion": Lazy(
+        "caxton.cli.completion:completion",
+        "Print the completion script for SHELL; load it from your shell's start-up file.",
+    ),
+    "config": Lazy(
+        "caxton.cli.config:config",
+        "Show and check the server's settings (flags > CAXTON_* variables > file > defaults).",
+    ),
+    "conversation": Lazy(
+        "caxton.cli.conversation:conversation", "Look at conversations between agents."
+    ),
+    "demo": Lazy(
+        "caxton.cli.demo:demo", "Start the example agents on a router and watch them talk."
+    ),
+    "invoke": Lazy(
+        "caxton.cli.invoke:invoke",
+        "Send agent NAME a request in a conversation of its own and print the reply message.",
+    ),
+    "job": Lazy(
+        "caxton.cli.job:job",
+        "Submit invocations to run in the background, and collect their results.",
+    ),
+    "message": Lazy(
+        "caxton.cli.message:message",
+        "Send ACL messages to agents, read recent ones, convert between representations.",
+    ),
+    "server": Lazy("caxton.cli.server:server", "Run a Caxton server, or check on one."),
 }
 
 
 class LazyGroup(click.Group):
-    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lazy: dict[str, Lazy], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lazy = lazy
 
@@ -40,14 +81,26 @@ class LazyGroup(click.Group):
         return sorted({*super().list_commands(ctx), *self._lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = self._lazy.get(cmd_name)
-        if target is None:
+        lazy = self._lazy.get(cmd_name)
+        if lazy is None:
             return super().get_command(ctx, cmd_name)
-        module, _, attribute = target.partition(":")
+        module, _, attribute = lazy.target.partition(":")
         command = getattr(importlib.import_module(module), attribute)
         if not isinstance(command, click.Command):
-            raise TypeError(f"{target} is not a click command")
+            raise TypeError(f"{lazy.target} is not a click command")
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, self._summary(ctx, name)) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def _summary(self, ctx: click.Context, name: str) -> str:
+        lazy = self._lazy.get(name)
+        if lazy is not None:
+            return lazy.summary
+        command = super().get_command(ctx, name)
+        return "" if command is None else command.get_short_help_str()
 
 
 @click.group(

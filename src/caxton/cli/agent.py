@@ -1,8 +1,8 @@
 """`caxton agent ...`: agents on a server (deploy, list, act, logs), and `run` on this machine.
 
 Every command but `run` talks to the server at --url through the REST API
-and imports nothing heavier than httpx and the API types; `run` loads the
-runtime (wasmtime) in-process, so its imports wait inside it.
+and imports nothing heavier than http.client, msgspec and the API types;
+`run` loads the runtime (wasmtime) in-process, so its imports wait inside it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
     from caxton.local import Event
 
-EXIT_REFUSED = 3  # `agent run`: the module is refused or fails to start
 STATES = ("Unloaded", "Loaded", "Running", "Draining", "Stopped", "Failed")
 PAGE = 1000  # agents asked for per request (the server's maximum)
 _DEFAULT_URL = "http://127.0.0.1:8080"
@@ -111,9 +110,9 @@ def deploy(
         .post(
             "/agents",
             Agent,
-            content=_module_bytes(module),
+            body=_module_bytes(module),
             params=params,
-            headers={"content-type": "application/wasm"},
+            content_type="application/wasm",
         )
     )
     _show_agent(deployed, f"deployed {deployed.name} {deployed.version}: {deployed.state}")
@@ -132,9 +131,9 @@ def reload(name: str, module: Path, version: str) -> None:
         .post(
             f"/agents/{render.part(name)}/reload",
             Agent,
-            content=_module_bytes(module),
+            body=_module_bytes(module),
             params={"version": version},
-            headers={"content-type": "application/wasm"},
+            content_type="application/wasm",
         )
     )
     _show_agent(reloaded, f"reloaded {reloaded.name}: now {reloaded.version}, {reloaded.state}")
@@ -325,14 +324,14 @@ def logs(name: str, follow: bool, after: int | None, limit: int) -> None:
         if follow:  # from the page's last_seq: whatever is logged after the page, once
             path, params = f"/agents/{render.part(name)}/logs", {"follow": "true"}
             for _, data in client.events(path, {**params, "after": page.last_seq}):
-                _print_log(AgentLogLine.model_validate_json(data))
+                _print_log(client.decode_json(data, AgentLogLine))
     except KeyboardInterrupt:  # Ctrl-C: the usual way to stop following, not an error
         return
 
 
 def _print_log(line: AgentLogLine) -> None:
     if context().json:
-        render.emit_line(line.model_dump(mode="json"))
+        render.emit_line(line)
     else:
         click.echo(f"{render.when(line.at)} {line.level} {line.agent}: {line.text}")
 
@@ -367,7 +366,7 @@ def run(
 
     Events: sent, log, error, capability, tool_call and handled. Messages the
     agent sends to itself are delivered too. Exits 0 when the run completed,
-    whatever the agent did, and 3 when the module is refused or fails to start.
+    whatever the agent did, and 1 when the module is refused or fails to start.
     """
     from caxton.cli.options import json_object, limits_from, make_runtime, read_module
     from caxton.errors import AgentInitFailed, ModuleRejected
@@ -389,7 +388,7 @@ def run(
                 {"event": "error", "class": error.error_class.value, "reason": error.reason}
             )
             click.echo(f"caxton: {module}: {error}", err=True)
-            sys.exit(EXIT_REFUSED)
+            sys.exit(EXIT_FAILED)  # as deploy does for a module that ends Failed
         network.run(inbound)
 
 

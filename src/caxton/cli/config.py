@@ -13,10 +13,8 @@ from typing import Any
 
 import click
 import orjson
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
+from caxton.cli import render
 from caxton.errors import ConfigError
 from caxton.settings import SPECS, Settings, default_config_path
 
@@ -57,7 +55,7 @@ def show(config_file: Path | None, output: str) -> None:
         sys.stdout.buffer.write(b"\n")
         sys.stdout.flush()
         return
-    Console(highlight=False).print(_as_table(settings))
+    _show_table(settings)
 
 
 @config.command("validate")
@@ -97,29 +95,26 @@ def _as_json(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _as_table(settings: Settings) -> Table:
+def _show_table(settings: Settings) -> None:
     if settings.config_file is None:
-        title = f"no config file (none at {default_config_path(os.environ)})"
+        click.echo(f"no config file (none at {default_config_path(os.environ)})")
     else:
-        title = f"config file: {settings.config_file}"
-    table = Table(
-        title=title,
-        title_justify="left",
-        caption="Each setting's variable is CAXTON_ and its name in capitals, dots as "
-        "underscores: limits.deadline_ms is CAXTON_LIMITS_DEADLINE_MS.",
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-    )
-    table.add_column("setting", no_wrap=True)
-    table.add_column("value", overflow="fold")
-    table.add_column("source", no_wrap=True)
+        click.echo(f"config file: {settings.config_file}")
+    click.echo()
     sources = settings.sources()
     flat = _flat(settings.as_dict())
-    for spec in SPECS:
-        value = flat[spec.name]
-        shown = "(runtime default)" if value is None else _text(value)
-        table.add_row(spec.name, shown, sources[spec.name])
-    return table
+    shown = {
+        name: "(runtime default)" if value is None else _text(value) for name, value in flat.items()
+    }
+    render.table(
+        ("SETTING", "VALUE", "SOURCE"),
+        [(spec.name, shown[spec.name], sources[spec.name]) for spec in SPECS],
+    )
+    click.echo()
+    click.echo(
+        "Each setting's variable is CAXTON_ and its name in capitals, dots as "
+        "underscores: limits.deadline_ms is CAXTON_LIMITS_DEADLINE_MS."
+    )
 
 
 def _flat(nested: dict[str, Any], prefix: str = "") -> dict[str, Any]:

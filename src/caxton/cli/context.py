@@ -57,7 +57,7 @@ class CliContext:
     def client(self) -> Client:
         """The command's client, closed when the command ends (its connection too)."""
         if self._client is None:
-            from caxton.cli.client import Client  # httpx loads only for commands that need it
+            from caxton.cli.client import Client  # http.client loads only for commands that need it
 
             self._client = Client(self.url)
             click.get_current_context().find_root().call_on_close(self._client.close)

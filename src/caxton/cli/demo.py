@@ -8,6 +8,7 @@ a contract net: one initiator, a hundred bidders, a winner doing the work.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from importlib import resources
@@ -17,7 +18,6 @@ from typing import Any
 import click
 import orjson
 import wasmtime
-from rich.console import Console
 
 from caxton.cli.options import make_runtime
 from caxton.router import Dispatcher, Router, attach
@@ -32,13 +32,12 @@ class _Operator:
 
     accepts_batches = False
 
-    def __init__(self, console: Console) -> None:
-        self._console = console
-
     def handle(self, message: bytes, context: object = None) -> int:
         answer = orjson.loads(message)
         content = orjson.dumps(answer.get("content")).decode()
-        self._console.print(f"[magenta]operator got[/] {answer['performative']} {content}")
+        click.echo(
+            f"{click.style('operator got', fg='magenta')} {answer['performative']} {content}"
+        )
         return 0
 
     def handle_batch(self, messages: bytes, count: int, context: object = None) -> int:
@@ -50,14 +49,14 @@ class _Operator:
 class _AgentLogLines(logging.Handler):
     """Agents' log lines (ABI `log`, WASI stdout and stderr), printed with their agent."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self) -> None:
         super().__init__(logging.INFO)
-        self._console = console
 
     def emit(self, record: logging.LogRecord) -> None:
         agent = record.name.removeprefix("caxton.agent.")
-        style = "yellow" if record.levelno >= logging.WARNING else "green"
-        self._console.print(f"[dim]{agent:>8} log[/] [{style}]{record.getMessage()}[/]")
+        colour = "yellow" if record.levelno >= logging.WARNING else "green"
+        label = click.style(f"{agent:>8} log", dim=True)
+        click.echo(f"{label} {click.style(record.getMessage(), fg=colour)}")
 
 
 class _Outcome(InMemoryKeyValueStore):
@@ -84,45 +83,43 @@ class _Outcome(InMemoryKeyValueStore):
 @click.option("--workers", default=2, show_default=True, help="Dispatcher threads.")
 def demo(agents_dir: Path | None, workers: int) -> None:
     """Start the example agents on a router and watch them talk."""
-    console = Console(highlight=False)
     agent_logs = logging.getLogger("caxton.agent")
-    handler = _AgentLogLines(console)
+    handler = _AgentLogLines()
     agent_logs.addHandler(handler)
     agent_logs.setLevel(logging.INFO)
     try:
-        _run(console, agents_dir, workers)
+        _run(agents_dir, workers)
     finally:
         agent_logs.removeHandler(handler)
 
 
-def _run(console: Console, agents_dir: Path | None, workers: int) -> None:
+def _run(agents_dir: Path | None, workers: int) -> None:
     with make_runtime() as runtime:
-        router = Router(on_route=lambda message: _show(console, message))
+        router = Router(on_route=_show)
         dispatcher = Dispatcher(router, workers=workers)
         dispatcher.start()
         try:
-            _ping_pong(console, runtime, router, dispatcher)
+            _ping_pong(runtime, router, dispatcher)
             if agents_dir is not None:
                 router.on_route = None  # a hundred bidders are too many to print
                 logging.getLogger("caxton.agent").setLevel(logging.WARNING)
-                _contract_net(console, runtime, router, dispatcher, agents_dir)
+                _contract_net(runtime, router, dispatcher, agents_dir)
         finally:
             dispatcher.stop()
 
 
-def _ping_pong(console: Console, runtime: Runtime, router: Router, dispatcher: Dispatcher) -> None:
+def _ping_pong(runtime: Runtime, router: Router, dispatcher: Dispatcher) -> None:
     examples = resources.files("caxton.examples")
     state = InMemoryKeyValueStore(1 << 16)
-    router.register(router.endpoint("operator"), _Operator(console))
+    router.register(router.endpoint("operator"), _Operator())
     for name in ("ping", "pong", "echo"):
         module = runtime.load(
             bytes(wasmtime.wat2wasm(examples.joinpath(f"{name}.wat").read_text()))
         )
         attach(router, runtime, module, name, kv=state if name == "ping" else None)
-        console.print(
-            f"[bold]started[/] {name}  ({module.size} bytes, sha256 {module.sha256[:12]})"
-        )
-    console.rule("operator asks echo to echo, and kicks ping")
+        started = click.style("started", bold=True)
+        click.echo(f"{started} {name}  ({module.size} bytes, sha256 {module.sha256[:12]})")
+    _rule("operator asks echo to echo, and kicks ping")
     router.post(
         {
             "performative": "request",
@@ -137,13 +134,11 @@ def _ping_pong(console: Console, runtime: Runtime, router: Router, dispatcher: D
     )
     dispatcher.wait_idle()
     rounds = state.get(b"rounds_done")
-    console.print(f"ping's key-value state: rounds_done = {rounds.decode() if rounds else None}")
+    click.echo(f"ping's key-value state: rounds_done = {rounds.decode() if rounds else None}")
 
 
-def _contract_net(
-    console: Console, runtime: Runtime, router: Router, dispatcher: Dispatcher, built: Path
-) -> None:
-    console.rule(f"contract net: one initiator, {BIDDERS} bidders, one of them late")
+def _contract_net(runtime: Runtime, router: Router, dispatcher: Dispatcher, built: Path) -> None:
+    _rule(f"contract net: one initiator, {BIDDERS} bidders, one of them late")
     bidder = runtime.load((built / "cnet_participant.wasm").read_bytes())
     outcome = _Outcome()
     initiator = runtime.load((built / "cnet_initiator.wasm").read_bytes())
@@ -172,17 +167,23 @@ def _contract_net(
     dispatcher.wait_idle()
     elapsed_ms = (time.perf_counter() - started) * 1000
     result = outcome.get(b"outcome") or b"null"
-    console.print(f"[bold]outcome[/] {result.decode()}  ({elapsed_ms:.0f} ms)")
+    click.echo(f"{click.style('outcome', bold=True)} {result.decode()}  ({elapsed_ms:.0f} ms)")
     for letter in router.dead_letters.recent(3):
-        console.print(
-            f"[yellow]dead letter[/] {letter.message.get('performative')} from "
+        click.echo(
+            f"{click.style('dead letter', fg='yellow')} {letter.message.get('performative')} from "
             f"{letter.message.get('sender')}: {letter.reason}"
         )
 
 
-def _show(console: Console, message: dict[str, Any]) -> None:
+def _show(message: dict[str, Any]) -> None:
     content = orjson.dumps(message.get("content")).decode()
-    console.print(
-        f"[cyan]{message.get('sender', 'operator'):>8}[/] -> [cyan]{message['receiver']!s:<8}[/] "
-        f"[bold]{message['performative']}[/] {content}"
-    )
+    sender = click.style(f"{message.get('sender', 'operator'):>8}", fg="cyan")
+    receiver = click.style(f"{message['receiver']!s:<8}", fg="cyan")
+    performative = click.style(message["performative"], bold=True)
+    click.echo(f"{sender} -> {receiver} {performative} {content}")
+
+
+def _rule(title: str) -> None:
+    """A section heading across the terminal, as wide as it is."""
+    width = max(40, min(shutil.get_terminal_size().columns, 100))
+    click.echo(click.style(f"── {title} ".ljust(width, "─"), bold=True))

@@ -76,8 +76,7 @@ def invoke(
     result = cli.client().post(
         f"/agents/{render.part(name)}/invoke",
         InvokeResult,
-        content=request.model_dump_json(exclude_none=True),
-        headers={"content-type": "application/json"},
+        body=request,
         timeout=DEFAULT_HTTP_TIMEOUT_S if timeout is None else timeout + HTTP_GRACE_S,
     )
     if cli.json:

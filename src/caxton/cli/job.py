@@ -47,8 +47,7 @@ def submit(
     submitted = cli.client().post(
         "/jobs",
         Job,
-        content=request.model_dump_json(exclude_none=True),
-        headers={"content-type": "application/json"},
+        body=request,
     )
     if cli.json:
         render.emit(submitted)

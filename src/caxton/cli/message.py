@@ -6,12 +6,13 @@ import sys
 from typing import IO, TYPE_CHECKING, Any
 
 import click
+import orjson
 
 from caxton.cli import render
 from caxton.cli.context import context
 
 if TYPE_CHECKING:
-    from caxton.api.types import AclMessage, MessageRecord
+    from caxton.api.types import MessageRecord
 
 EXIT_INVALID = 2
 FORMATS = ("json", "fipa")
@@ -69,6 +70,7 @@ def send(
     if (fipa_text is not None or file is not None) and clashing:
         whole = "--fipa" if fipa_text is not None else "--file"
         raise click.UsageError(f"{whole} holds the whole message: drop {clashing[0]}")
+    body: bytes | AclMessage
     if fipa_text is not None:
         body, kind = fipa_text.encode(), FIPA_ACL
     elif file is not None:
@@ -85,9 +87,9 @@ def send(
             protocol=protocol,
             conversation_id=conversation,
         )
-        body, kind = draft.model_dump_json(exclude_none=True).encode(), "application/json"
+        body, kind = draft, "application/json"
     cli = context()
-    sent = cli.client().post("/messages", SendResult, content=body, headers={"content-type": kind})
+    sent = cli.client().post("/messages", SendResult, body=body, content_type=kind)
     if cli.json:
         render.emit(sent)
     else:
@@ -109,7 +111,7 @@ def list_messages(agent: str | None, conversation: str | None, limit: int, follo
 
     With --output json: the MessageList page, or with --follow one message a line.
     """
-    from caxton.api.types import AclMessage, MessageList
+    from caxton.api.types import MessageList
 
     cli = context()
     client = cli.client()
@@ -128,11 +130,11 @@ def list_messages(agent: str | None, conversation: str | None, limit: int, follo
         return
     try:
         for record in page.items:
-            _print_message(record.seq, AclMessage.model_validate(record.message))
+            _print_message(record.seq, record.message)
         # From the page's last_seq: whatever is routed after the page, once.
         params = {**filters, "follow": "true", "after": page.last_seq}
         for seq, data in client.events("/messages", params):
-            _print_message(seq, AclMessage.model_validate_json(data))
+            _print_message(seq, orjson.loads(data))
     except KeyboardInterrupt:  # Ctrl-C: the usual way to stop following, not an error
         return
 
@@ -151,15 +153,17 @@ def _row(record: MessageRecord) -> tuple[object, ...]:
     )
 
 
-def _print_message(seq: int | None, message: AclMessage) -> None:
+def _print_message(seq: int | None, message: dict[str, Any]) -> None:
+    """One message as it was routed (ABI v1's JSON form); a line of text for people."""
     if context().json:
-        render.emit_line(message.model_dump(mode="json", exclude_none=True))
+        render.emit_line(message)
         return
-    receiver = message.receiver
-    to = ", ".join(receiver) if isinstance(receiver, list) else receiver
+    receiver = message.get("receiver")
+    to = ", ".join(receiver) if isinstance(receiver, list) else receiver or "-"
     click.echo(
-        f"{seq if seq is not None else '-'} {message.performative} {message.sender or '-'} -> "
-        f"{to} [{message.conversation_id or '-'}] {render.brief(message.content, 80)}"
+        f"{seq if seq is not None else '-'} {message.get('performative', '?')} "
+        f"{message.get('sender') or '-'} -> {to} [{message.get('conversation_id') or '-'}] "
+        f"{render.brief(message.get('content'), 80)}"
     )
 
 

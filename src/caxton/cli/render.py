@@ -1,43 +1,40 @@
 """What the remote commands share: JSON options, tables or JSON, live streams.
 
-Tables are for people (rich, coloured on a terminal); `--output json` prints
-the API type's `model_dump(mode="json")`, indented, so a script can parse it
-with the same model. Streams (`--follow`) print one line per event: text for
-people, compact JSON for scripts.
+Tables are for people (aligned columns, states in colour on a terminal);
+`--output json` prints the API type itself as indented JSON, so a script can
+decode it into the same type. Streams (`--follow`) print one line per event:
+text for people, compact JSON for scripts.
 
-rich and urllib load inside the functions that use them, so that a
-command pays only for what it does.
+Tables are drawn here rather than with rich, whose import alone would cost
+a third of a command's 100 ms; urllib loads inside the function that uses it.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 import orjson
 
-if TYPE_CHECKING:
-    from pydantic import BaseModel
-    from rich.console import Console
-
-
-# A wide table when stdout is a pipe, so that `| grep` sees whole rows.
-_PIPE_WIDTH = 200
-# State names in colour; anything else is printed plain.
-STATE_STYLES = {
-    "Running": "green",
-    "Loaded": "cyan",
-    "Draining": "yellow",
-    "Stopped": "dim",
-    "Unloaded": "dim",
-    "Failed": "bold red",
-    "complete": "green",
-    "running": "yellow",
-    "submitted": "cyan",
-    "failed": "bold red",
+# Columns that are never cut to fit the terminal: names and ids are looked up by.
+_WHOLE = frozenset({"NAME", "ID", "SEQ", "AGENT", "STATE"})
+_GAP = "  "
+# State names in colour (click.style arguments); anything else is printed plain.
+STATE_STYLES: dict[str, dict[str, Any]] = {
+    "Running": {"fg": "green"},
+    "Loaded": {"fg": "cyan"},
+    "Draining": {"fg": "yellow"},
+    "Stopped": {"dim": True},
+    "Unloaded": {"dim": True},
+    "Failed": {"fg": "red", "bold": True},
+    "complete": {"fg": "green"},
+    "running": {"fg": "yellow"},
+    "submitted": {"fg": "cyan"},
+    "failed": {"fg": "red", "bold": True},
 }
 
 
@@ -78,9 +75,9 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def emit(model: BaseModel) -> None:
-    """An API answer as JSON: exactly what its model dumps, so scripts can parse it back."""
-    emit_json(model.model_dump(mode="json"))
+def emit(answer: object) -> None:
+    """An API answer (a dataclass of caxton.api.types) as JSON, decodable into the same type."""
+    emit_json(answer)
 
 
 def emit_line(data: Any) -> None:
@@ -89,69 +86,75 @@ def emit_line(data: Any) -> None:
     sys.stdout.flush()
 
 
-def console() -> Console:
-    from rich.console import Console
-
-    tty = sys.stdout.isatty()
-    return Console(highlight=False, soft_wrap=False, width=None if tty else _PIPE_WIDTH)
-
-
-def _print(renderable: object) -> None:
-    """Print a rich renderable; into a pipe without the padding that ends its lines."""
-    out = console()
-    if out.is_terminal:
-        out.print(renderable)
-        return
-    with out.capture() as captured:
-        out.print(renderable)
-    click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
-
-
 def table(
     columns: Sequence[str],
     rows: Iterable[Sequence[object]],
     *,
-    styles: dict[int, dict[str, str]] | None = None,
+    styles: dict[int, dict[str, dict[str, Any]]] | None = None,
     empty: str | None = None,
 ) -> None:
-    """A table: one header, one row per item; cells are printed as text, never as markup.
+    """A table: a header, a rule, one line per row, columns aligned.
 
-    `styles` maps a column index to {cell text: rich style} (e.g. a state's colour).
-    `empty` is said instead when there are no rows.
+    `styles` maps a column index to {cell text: click.style arguments} (a
+    state's colour). On a terminal, the widest cuttable columns are cut (with
+    an ellipsis) until a row fits its width; into a pipe rows stay whole, so
+    that `| grep` sees everything. `empty` is said instead when there are no rows.
     """
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    chosen = styles or {}
-    grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for column in columns:
-        grid.add_column(column, no_wrap=column in ("NAME", "ID", "SEQ", "AGENT"))
-    count = 0
-    for row in rows:
-        cells = [str(cell) for cell in row]
-        grid.add_row(
-            *(Text(cell, style=chosen.get(i, {}).get(cell, "")) for i, cell in enumerate(cells))
-        )
-        count += 1
-    if count == 0 and empty is not None:
+    cells = [[" ".join(str(cell).split()) for cell in row] for row in rows]
+    if not cells and empty is not None:
         click.echo(empty)
         return
-    _print(grid)
+    natural = [
+        max([len(column), *(len(row[i]) for row in cells)]) for i, column in enumerate(columns)
+    ]
+    widths = _fit(columns, natural)
+    click.echo(_line([(column, {"bold": True}) for column in columns], widths))
+    click.echo(_GAP.join("─" * width for width in widths))
+    chosen = styles or {}
+    for row in cells:
+        click.echo(
+            _line([(cell, chosen.get(i, {}).get(cell, {})) for i, cell in enumerate(row)], widths)
+        )
 
 
-def fields(pairs: Sequence[tuple[str, object]], *, styles: dict[str, str] | None = None) -> None:
-    """One item as `key  value` lines, keys aligned."""
-    from rich.table import Table
-    from rich.text import Text
+def _line(cells: Sequence[tuple[str, dict[str, Any]]], widths: Sequence[int]) -> str:
+    """One row: each cell cut to its column's width, padded but the last, then styled.
 
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column()
+    A row whose last cells are empty ends without the spaces that padded them.
+    """
+    shown = []
+    for i, ((text, style), width) in enumerate(zip(cells, widths, strict=True)):
+        fitted = cut(text, width)
+        padded = fitted if i == len(cells) - 1 else fitted.ljust(width)
+        shown.append(click.style(padded, **style) if style else padded)
+    return _GAP.join(shown).rstrip()
+
+
+def _fit(columns: Sequence[str], widths: list[int]) -> list[int]:
+    """Column widths that fit the terminal, if stdout is one; cut from the widest first."""
+    if not sys.stdout.isatty():
+        return widths
+    room = shutil.get_terminal_size().columns - len(_GAP) * (len(widths) - 1)
+    fitted = list(widths)
+    cuttable = [i for i, column in enumerate(columns) if column not in _WHOLE]
+    while sum(fitted) > room and cuttable:
+        widest = max(cuttable, key=lambda i: fitted[i])
+        if fitted[widest] <= max(len(columns[widest]), 8):
+            break
+        fitted[widest] -= 1
+    return fitted
+
+
+def fields(
+    pairs: Sequence[tuple[str, object]], *, styles: dict[str, dict[str, Any]] | None = None
+) -> None:
+    """One item as `key  value` lines, keys aligned (a value's later lines indented under it)."""
+    width = max((len(key) for key, _ in pairs), default=0)
     for key, value in pairs:
         text = str(value)
-        grid.add_row(Text(key), Text(text, style=(styles or {}).get(text, "")))
-    _print(grid)
+        shown = click.style(text, **(styles or {}).get(text, {}))
+        indented = shown.replace("\n", "\n" + " " * (width + len(_GAP)))
+        click.echo(f"{click.style(key.ljust(width), bold=True)}{_GAP}{indented}")
 
 
 def when(at: float) -> str:

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-import orjson
 
 from caxton.cli.context import EXIT_USAGE, context
 
@@ -70,14 +69,15 @@ def start(
 def status() -> None:
     """Whether the server at --url is up and ready, and what it holds."""
     from caxton.api.types import Readiness, ServerInfo
+    from caxton.cli import render
+    from caxton.cli.client import decode
 
     cli = context()
     client = cli.client()
     info = client.get("/server", ServerInfo)
-    ready = Readiness.model_validate_json(client.request("GET", "//ready", accept=(503,)).content)
+    ready = decode(client.request("GET", "//ready", accept=(503,)), Readiness)
     if cli.json:
-        body = {"server": info.model_dump(), "readiness": ready.model_dump()}
-        click.echo(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+        render.emit_json({"server": info, "readiness": ready})
         return
     click.echo(f"caxton {info.version} at {cli.url}: {ready.status}")
     click.echo(f"  data: {info.data_dir}   agents: {info.agents}   up {info.uptime_s:.0f} s")
