@@ -181,6 +181,42 @@ SPECS: Final[tuple[SettingSpec, ...]] = (
         optional=True,
     ),
     SettingSpec("examples", "bool", "deploy the bundled example agents at start"),
+    SettingSpec("telemetry.metrics", "bool", "serve Prometheus metrics on /metrics"),
+    SettingSpec(
+        "telemetry.agent_series",
+        "int",
+        "agents with series of their own in metrics; the rest are summed as _other",
+        minimum=0,
+    ),
+    SettingSpec(
+        "telemetry.mailbox_warning",
+        "float",
+        "mailbox depth, as a fraction of its capacity, that raises a warning event",
+        minimum=0,
+        maximum=1,
+        exclusive_minimum=True,
+    ),
+    SettingSpec(
+        "telemetry.mailbox_critical",
+        "float",
+        "mailbox depth, as a fraction of its capacity, that raises a critical event",
+        minimum=0,
+        maximum=1,
+        exclusive_minimum=True,
+    ),
+    SettingSpec(
+        "telemetry.spike_sensitivity",
+        "float",
+        "standard deviations above the recent mean rate that count as a spike",
+        minimum=0,
+        exclusive_minimum=True,
+    ),
+    SettingSpec(
+        "telemetry.spike_min_rate",
+        "float",
+        "messages per second below which no rate counts as a spike",
+        minimum=0,
+    ),
 )
 
 _BY_NAME: Final[Mapping[str, SettingSpec]] = {spec.name: spec for spec in SPECS}
@@ -222,6 +258,27 @@ class LimitSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TelemetrySettings:
+    """Metrics and the events they raise; traces and exporters follow the OTEL_* variables."""
+
+    metrics: bool = True
+    agent_series: int = 100
+    mailbox_warning: float = 0.75
+    mailbox_critical: float = 0.95
+    spike_sensitivity: float = 4.0
+    spike_min_rate: float = 100.0
+
+    def __post_init__(self) -> None:
+        _check_fields(self, "telemetry.")
+        if self.mailbox_critical < self.mailbox_warning:
+            raise ConfigError(
+                "telemetry.mailbox_critical",
+                f"{self.mailbox_critical} is below telemetry.mailbox_warning "
+                f"({self.mailbox_warning}); critical must be at least the warning level",
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Everything the server is built from. `load` applies the precedence rule.
 
@@ -244,6 +301,7 @@ class Settings:
     message_history: int = 10_000
     limits: LimitSettings = field(default_factory=LimitSettings)
     examples: bool = False
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
     # The config file the values came from, if one was read.
     config_file: Path | None = None
     # Where each setting's value came from; absent means "default".
@@ -253,6 +311,8 @@ class Settings:
         _check_fields(self, "")
         if not isinstance(self.limits, LimitSettings):
             raise ConfigError("limits", f"expected LimitSettings, got {self.limits!r}")
+        if not isinstance(self.telemetry, TelemetrySettings):
+            raise ConfigError("telemetry", f"expected TelemetrySettings, got {self.telemetry!r}")
         _check_timeouts(self.invoke_timeout_s, "invoke_timeout_s", self.invoke_max_timeout_s)
 
     @classmethod
@@ -307,14 +367,12 @@ class Settings:
             values["invoke_max_timeout_s"],
             where("invoke_max_timeout_s"),
         )
-        limits = {
-            name.removeprefix("limits."): values.pop(name)
-            for name in list(values)
-            if name.startswith("limits.")
-        }
+        limits = _table(values, "limits")
+        telemetry = _table(values, "telemetry")
         return cls(
             **values,
             limits=LimitSettings(**limits),
+            telemetry=TelemetrySettings(**telemetry),
             config_file=file_path,
             origins=origins,
         )
@@ -355,6 +413,16 @@ class Settings:
             return ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return False
+
+
+def _table(values: dict[str, Any], table: str) -> dict[str, Any]:
+    """The settings of one TOML table, taken out of `values`, by their names inside it."""
+    prefix = table + "."
+    return {
+        name.removeprefix(prefix): values.pop(name)
+        for name in list(values)
+        if name.startswith(prefix)
+    }
 
 
 # Checking values
@@ -488,8 +556,11 @@ def _default(spec: SettingSpec, env: Mapping[str, str]) -> Any:
         return default_data_dir(env)
     if spec.optional:
         return None
-    (item,) = (f for f in dataclasses.fields(Settings) if f.name == spec.name)
-    return item.default
+    *tables, name = spec.attribute_path
+    holder: DataclassInstance = Settings(data_dir=Path())
+    for table in tables:
+        holder = getattr(holder, table)
+    return getattr(holder, name)
 
 
 def _label(spec: SettingSpec, origin: Source, file: Path | None) -> str:

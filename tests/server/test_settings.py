@@ -73,6 +73,12 @@ PRECEDENCE: dict[str, tuple[object, str, object]] = {
     "limits.fuel_per_message": (100, "200", 300),
     "limits.deadline_ms": (10, "20", 30),
     "examples": (True, "false", True),
+    "telemetry.metrics": (False, "true", False),
+    "telemetry.agent_series": (5, "6", 7),
+    "telemetry.mailbox_warning": (0.5, "0.6", 0.7),
+    "telemetry.mailbox_critical": (0.8, "0.85", 0.9),
+    "telemetry.spike_sensitivity": (2.0, "3", 5.0),
+    "telemetry.spike_min_rate": (10.0, "20", 30.0),
 }
 
 
@@ -443,6 +449,14 @@ def test_limits_table(env: dict[str, str], tmp_path: Path) -> None:
     assert settings.sources()["limits.fuel_per_message"] == "default"
 
 
+def test_a_critical_mailbox_level_below_the_warning_one_is_refused(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    path = write(tmp_path / "server.toml", "[telemetry]\nmailbox_critical = 0.5\n")
+    with pytest.raises(ConfigError, match=r"telemetry.mailbox_critical: 0.5 is below"):
+        Settings.load(env=env, config_path=path)
+
+
 def test_a_complete_sample_file(env: dict[str, str], tmp_path: Path) -> None:
     sample = """\
 host = "0.0.0.0"
@@ -464,6 +478,14 @@ examples = true
 memory_bytes = 16777216
 fuel_per_message = 50000000
 deadline_ms = 500
+
+[telemetry]
+metrics = false
+agent_series = 20
+mailbox_warning = 0.5
+mailbox_critical = 0.9
+spike_sensitivity = 3
+spike_min_rate = 50
 """
     settings = Settings.load(env=env, config_path=write(tmp_path / "server.toml", sample))
     assert set(settings.sources().values()) == {"file"}
@@ -483,6 +505,14 @@ deadline_ms = 500
         "message_history": 500,
         "limits": {"memory_bytes": 16777216, "fuel_per_message": 50000000, "deadline_ms": 500},
         "examples": True,
+        "telemetry": {
+            "metrics": False,
+            "agent_series": 20,
+            "mailbox_warning": 0.5,
+            "mailbox_critical": 0.9,
+            "spike_sensitivity": 3.0,
+            "spike_min_rate": 50.0,
+        },
     }
 
 

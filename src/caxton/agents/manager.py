@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
+
 from caxton.acl import is_agent_name
 from caxton.agents.lifecycle import (
     AgentState,
@@ -103,6 +105,8 @@ class AgentManager:
         # Agents in `caxton_init`: their capabilities are kept only if it succeeds.
         self._initialising: set[str] = set()
         self._timers: list[threading.Timer] = []
+        # Spans for deploys and lifecycle transitions; the server sets a real one.
+        self.tracer: trace.Tracer = trace.NoOpTracer()
         router.on_handler_error = self._handler_error
         router.on_capability = self._keep_capability
         router.dead_letters.sink = self._keep_dead_letter
@@ -121,6 +125,11 @@ class AgentManager:
     def all(self) -> list[AgentView]:
         with self._lock:
             return [self.get(name) for name in sorted(self._states)]
+
+    def states(self) -> dict[str, str]:
+        """Each agent's state by name, without reading the store (for metrics)."""
+        with self._lock:
+            return {name: str(state.state) for name, state in self._states.items()}
 
     def sandbox(self, name: str) -> Sandbox | None:
         return self._sandboxes.get(name)
@@ -149,6 +158,21 @@ class AgentManager:
         the agent is kept as Failed with the reason. Raises `ConfigError` for a
         bad name or limits, `AgentNameTaken` when the name is in use.
         """
+        with self.tracer.start_as_current_span(
+            f"deploy {name}", attributes={"caxton.agent": name, "caxton.version": version}
+        ):
+            return self._deploy(name, wasm, version, config, limits, failure_policy, start)
+
+    def _deploy(
+        self,
+        name: str,
+        wasm: bytes,
+        version: str,
+        config: Mapping[str, Any] | None,
+        limits: Mapping[str, int] | None,
+        failure_policy: Mapping[str, Any] | None,
+        start: bool,
+    ) -> AgentView:
         if not is_agent_name(name):
             raise ConfigError("name", f"{name!r} is not an agent name (1-63 of a-z 0-9 -)")
         checked = self._limits(dict(limits or {}))
@@ -281,7 +305,7 @@ class AgentManager:
                     endpoint.accepting = False
                     with endpoint.turn_lock:  # after any turn in progress
                         endpoint.after_delivery = None
-                        waiting = [message for message, _ in endpoint.mailbox.drain()]
+                        waiting = [entry[0] for entry in endpoint.mailbox.drain()]
                     # The whole mailbox, including any saved last time and not yet handled.
                     saved += self.store.queued.replace(name, waiting)
                 self._release(name)
@@ -512,6 +536,8 @@ class AgentManager:
     # Helpers.
 
     def _enter(self, record: AgentRecord, state: AgentState) -> None:
+        attributes = {"caxton.agent": record.name, "caxton.reason": state.entered.reason}
+        self.tracer.start_span(f"agent {state.state} {record.name}", attributes=attributes).end()
         self._states[record.name] = state
         self.store.agents.set_state(record.id, state.state, state.entered.reason)
         self._changed.notify_all()
@@ -577,7 +603,7 @@ class _SavedMessages:
 
     def delivered(self, entries: list[Entry]) -> None:
         """After a turn (the dispatcher's thread): these were handled, or failed."""
-        self.forget([message for message, _ in entries])
+        self.forget([entry[0] for entry in entries])
 
     def forget(self, messages: list[dict[str, Any]]) -> None:
         """These need no more waiting for: handled, or kept as dead letters."""

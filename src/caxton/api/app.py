@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from time import perf_counter
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import TypeAdapter
 
 from caxton import __version__
 from caxton.api import agents, health, invocation, messages, problems
 from caxton.api.types import API_PREFIX, CLI_VERSION_HEADER, VERSION_HEADER, AclMessage, Problem
 from caxton.server.server import Server
+from caxton.telemetry import CONTENT_TYPE
 
 
 def create_app(
@@ -47,13 +51,75 @@ def create_app(
     app.include_router(health.probes)
     for module in (health, agents, invocation, messages):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.middleware("http")(_versions)
+    app.middleware("http")(_observed(server))
+    if server.telemetry.metrics is not None:
+        app.get("/metrics", include_in_schema=False)(_metrics(server))
     return app
 
 
-async def _versions(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+def _metrics(server: Server) -> Callable[[], Response]:
+    metrics = server.telemetry.metrics
+    assert metrics is not None
+
+    def scrape() -> Response:
+        """Prometheus exposition of every metric (docs/observability.md lists them)."""
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
+    return scrape
+
+
+_Next = Callable[[Request], Awaitable[Response]]
+
+
+def _observed(server: Server) -> Callable[[Request, _Next], Awaitable[Response]]:
+    """Every request: a span (when tracing), its duration by route and status, the version."""
+    telemetry = server.telemetry
+    tracing = telemetry.provider is not None
+    propagator = TraceContextTextMapPropagator()
+
+    async def observe(request: Request, call_next: _Next) -> Response:
+        started = perf_counter()
+        if tracing:
+            parent = propagator.extract(request.headers)
+            with telemetry.tracer.start_as_current_span(
+                f"HTTP {request.method}", context=parent, kind=SpanKind.SERVER
+            ) as span:
+                response = await _versions(request, call_next)
+                route = _route(request)
+                span.update_name(f"HTTP {request.method} {route}")
+                span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", response.status_code)
+                if response.status_code >= 500:
+                    span.set_status(StatusCode.ERROR)
+        else:
+            response = await _versions(request, call_next)
+            route = _route(request)
+        if telemetry.metrics is not None:
+            telemetry.metrics.http.labels(request.method, route, str(response.status_code)).observe(
+                perf_counter() - started
+            )
+        return response
+
+    return observe
+
+
+def _route(request: Request) -> str:
+    """The path template that matched (`/api/v1/agents/{name}`): bounded, unlike paths.
+
+    The matched route knows its template below the prefix it was included
+    with (FastAPI includes routers as sub-routers); the prefix, which has no
+    parameters, is the request path's segments above it.
+    """
+    template = getattr(request.scope.get("route"), "path", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    depth = template.count("/")
+    path = request.url.path
+    prefix = path.rsplit("/", depth)[0] if path.count("/") > depth else ""
+    return prefix + template
+
+
+async def _versions(request: Request, call_next: _Next) -> Response:
     cli = request.headers.get(CLI_VERSION_HEADER)
     if cli is not None and _major(cli) != _major(__version__):
         problem = problems.ApiProblem(

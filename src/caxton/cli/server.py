@@ -50,8 +50,8 @@ def start(
     except ConfigError as error:
         click.echo(f"caxton: server start: {error}", err=True)
         sys.exit(EXIT_USAGE)
-    from caxton.server.logs import configure
     from caxton.server.main import serve
+    from caxton.telemetry.logs import configure
 
     configure(settings)
     click.echo(

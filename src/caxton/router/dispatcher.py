@@ -18,12 +18,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from bisect import bisect_left
+from collections.abc import Callable
+from functools import partial
+from time import perf_counter
 from typing import Final
 
 from caxton.errors import HandlerError
-from caxton.router.endpoint import Endpoint
-from caxton.router.mailbox import Entry
+from caxton.router.endpoint import Endpoint, Recipient
+from caxton.router.mailbox import Entry, Message
 from caxton.router.router import Router
+from caxton.router.stats import LATENCY_BOUNDS, AgentStats
+from caxton.router.trace import MessageTracer
 
 DEFAULT_MAX_BATCH: Final = 64
 # An idle worker wakes this often even with nothing to do: to notice deadlines,
@@ -139,26 +145,79 @@ class Dispatcher:
         self.turns += 1
         if not entries:
             return
+        started = perf_counter()
         if agent is None:  # detached while its messages waited
             self._failed(endpoint, entries, RuntimeError(f"agent {endpoint.name!r} is gone"))
+            return
+        tracer = self.router.tracer
+        if tracer is not None:
+            handled = self._handle_traced(tracer, endpoint, agent, entries)
         elif len(entries) > 1 and agent.accepts_batches:
             self.batches += 1
-            batch = b"[" + b",".join([data for _, data in entries]) + b"]"
+            batch = b"[" + b",".join([entry[1] for entry in entries]) + b"]"
             try:
                 agent.handle_batch(batch, len(entries), entries[0][0])
+                handled = entries
             except Exception as error:
                 self._failed(endpoint, entries, error)
+                handled = []
         else:
+            handled = entries
             handle = agent.handle
             for entry in entries:
                 try:
                     handle(entry[1], entry[0])
                 except Exception as error:
                     self._failed(endpoint, [entry], error)
+                    handled = [kept for kept in handled if kept is not entry]
+        if self.router.measure:
+            _count(endpoint.stats, handled, started, perf_counter())
         if endpoint.after_delivery is not None:
             endpoint.after_delivery(entries)
+
+    def _handle_traced(
+        self, tracer: MessageTracer, endpoint: Endpoint, agent: Recipient, entries: list[Entry]
+    ) -> list[Entry]:
+        """`_deliver`'s delivery with a span around each handler call; the entries handled."""
+        calls: list[tuple[list[Entry], Callable[[], object]]]
+        if len(entries) > 1 and agent.accepts_batches:
+            self.batches += 1
+            batch = b"[" + b",".join([entry[1] for entry in entries]) + b"]"
+            calls = [(entries, partial(agent.handle_batch, batch, len(entries), entries[0][0]))]
+        else:
+            calls = [([entry], partial(agent.handle, entry[1], entry[0])) for entry in entries]
+        handled: list[Entry] = []
+        for taken, call in calls:
+            token = tracer.handling(endpoint.name, _messages(taken))
+            try:
+                call()
+            except Exception as error:
+                tracer.handled(token, error)
+                self._failed(endpoint, taken, error)
+                continue
+            tracer.handled(token, None)
+            handled += taken
+        return handled
 
     def _failed(self, endpoint: Endpoint, entries: list[Entry], error: Exception) -> None:
         if not isinstance(error, HandlerError):
             log.exception("delivery to %s failed unexpectedly", endpoint.name, exc_info=error)
-        self.router.handler_failed(endpoint, [message for message, _ in entries], error)
+        self.router.handler_failed(endpoint, _messages(entries), error)
+
+
+def _count(stats: AgentStats, handled: list[Entry], started: float, done: float) -> None:
+    """Count a turn's handled messages, their latency to the turn's end, and its time."""
+    delivered = stats.delivered
+    buckets = stats.buckets
+    waited = 0.0
+    for message, _, routed_at in handled:
+        delivered[message["performative"]] += 1
+        latency = done - routed_at
+        buckets[bisect_left(LATENCY_BOUNDS, latency)] += 1
+        waited += latency
+    stats.latency_sum += waited
+    stats.handler_seconds += done - started
+
+
+def _messages(entries: list[Entry]) -> list[Message]:
+    return [entry[0] for entry in entries]

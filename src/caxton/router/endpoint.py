@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from caxton.router.mailbox import Entry, Mailbox
+from caxton.router.stats import AgentStats
+from caxton.router.trace import log_context
 from caxton.runtime import LogLevel, Status
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ class Endpoint:
         "paused",
         "router",
         "sent",
+        "stats",
         "turn_lock",
     )
 
@@ -62,6 +65,7 @@ class Endpoint:
         self.turn_lock = threading.Lock()  # held by a dispatcher turn
         self.paused = False  # True while restarting: messages wait, none is delivered
         self.sent = 0
+        self.stats = AgentStats()
         self.capabilities: list[dict[str, Any]] = []
         # Called after a turn delivered `entries` (handled, or failed): how the
         # manager learns that messages saved at shutdown are safely handled.
@@ -85,7 +89,8 @@ class Endpoint:
             hook(self.name, level, text)
         python_level = _LOG_LEVELS[level]
         if self.logger.isEnabledFor(python_level):
-            self.logger.log(python_level, text, extra={"agent": self.name})
+            extra = {"agent": self.name, **log_context(context)}
+            self.logger.log(python_level, text, extra=extra)
 
     def tool_call(self, request: dict[str, Any], context: object) -> int:
         # MCP tools arrive with their own issue; until then no agent may call one.

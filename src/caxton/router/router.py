@@ -14,6 +14,7 @@ import itertools
 import random
 import time
 from collections.abc import Callable
+from time import perf_counter
 from typing import Any, Final
 
 import orjson
@@ -25,7 +26,8 @@ from caxton.router.dead_letters import DeadLetters
 from caxton.router.endpoint import Endpoint, Recipient
 from caxton.router.mailbox import Entry, Put
 from caxton.router.ready import ReadyQueue
-from caxton.router.trace import TraceIds
+from caxton.router.stats import RouterStats
+from caxton.router.trace import MessageTracer, TraceIds
 from caxton.runtime import LogLevel, Status
 
 Message = dict[str, Any]
@@ -49,6 +51,7 @@ class Router:
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
         on_route: Callable[[Message], None] | None = None,
+        measure: bool = True,
     ) -> None:
         """`on_route` sees every message accepted for delivery, on the thread that sent it.
 
@@ -57,12 +60,24 @@ class Router:
         `on_capability(agent, capability)` hears of every capability an agent
         registers (checked against ABI v1 already), on the agent's thread.
         `on_log(agent, level, text)` hears every line an agent logs, on its thread.
+        `on_error(error_class, reason, agent, message)` hears of every error the
+        router meets (a failed handler, an unknown receiver, a malformed or
+        out-of-sequence message, a full mailbox, a conversation timed out), with
+        the agent it concerns and the message, when there is one.
+        `tracer`, when set, records spans for the messages it samples.
+        `measure` keeps the counts in `stats` and in each endpoint's `stats`
+        (routed, delivered, latency, handler time); without it a message costs
+        no clock reads.
         """
+        self.measure = measure
         self.clock = clock
         self.on_route = on_route
         self.on_handler_error: Callable[[str, ErrorClass, str], None] | None = None
         self.on_capability: Callable[[str, dict[str, Any]], None] | None = None
         self.on_log: Callable[[str, LogLevel, str], None] | None = None
+        self.on_error: Callable[[ErrorClass, str, str | None, Message | None], None] | None = None
+        self.tracer: MessageTracer | None = None
+        self.stats = RouterStats()
         self.conversations = conversations or ConversationManager(clock=clock)
         self.dead_letters = dead_letters or DeadLetters(clock)
         self.ready = ReadyQueue()
@@ -92,7 +107,7 @@ class Router:
         """Stop delivering to `name`; what waits in its mailbox becomes dead letters."""
         endpoint = self._endpoints.pop(name, None)
         if endpoint is not None:
-            for message, _ in endpoint.mailbox.drain():
+            for message, _, _ in endpoint.mailbox.drain():
                 self.dead_letters.keep(message, name, f"agent {name!r} stopped before delivery")
         return endpoint
 
@@ -142,7 +157,7 @@ class Router:
             raise RouterError(f"no agent named {name!r} is registered")
         refused = []
         for message in messages:
-            entry = self._encoded(message)
+            entry = self._encoded(message, perf_counter() if self.measure else 0.0)
             if entry is None or not self._put(endpoint, entry):
                 refused.append(message)
         return refused
@@ -158,7 +173,11 @@ class Router:
     def send(self, message: Message, context: object) -> int:
         """Route a message an agent sent (valid, `sender` set) while handling `context`."""
         message["message_id"] = next(self._ids)
-        message["trace"] = self._trace.child_of(context)
+        tracer = self.tracer
+        if tracer is None:
+            message["trace"] = self._trace.child_of(context)
+        else:
+            message["trace"] = tracer.routed(message, context, self._trace)
         return self._route(message)
 
     def post(self, message: Message) -> int:
@@ -170,7 +189,11 @@ class Router:
         if problem is not None:
             raise ValueError(problem)
         message["message_id"] = next(self._ids)
-        message["trace"] = self._trace.child_of(message)
+        tracer = self.tracer
+        if tracer is None:
+            message["trace"] = self._trace.child_of(message)
+        else:
+            message["trace"] = tracer.routed(message, message, self._trace)
         return self._route(message)
 
     def _route(self, message: Message) -> int:
@@ -180,10 +203,10 @@ class Router:
             if endpoint is None or not endpoint.accepting:
                 return self._undeliverable(message, [receivers])
             if not endpoint.mailbox.has_room():
-                return Status.MAILBOX_FULL
+                return self._full(message, receivers)
             if not self._admitted(message):
                 return Status.OK
-            entry = self._encoded(message)
+            entry = self._encoded(message, perf_counter() if self.measure else 0.0)
             if entry is None:
                 return Status.MALFORMED
             self._put(endpoint, entry)
@@ -198,14 +221,14 @@ class Router:
             if endpoint is None or not endpoint.accepting:
                 missing.append(name)
             elif not endpoint.mailbox.has_room():
-                return Status.MAILBOX_FULL  # all or none: no receiver gets half a broadcast
+                return self._full(message, name)  # all or none: no receiver gets half a broadcast
             else:
                 endpoints.append(endpoint)
         if not endpoints:
             return self._undeliverable(message, missing)
         if not self._admitted(message):
             return Status.OK
-        entry = self._encoded(message)
+        entry = self._encoded(message, perf_counter() if self.measure else 0.0)
         if entry is None:
             return Status.MALFORMED
         for endpoint in endpoints:
@@ -221,20 +244,31 @@ class Router:
         else:
             verdict = self.conversations.observe(message)
         if verdict.outcome is Outcome.DELIVER:
+            if self.measure:
+                self.stats.routed[message["performative"]] += 1
             if self.on_route is not None:
                 self.on_route(message)
             return True
-        self.dead_letters.keep(message, _first(message["receiver"]), verdict.reason)
+        receiver = _first(message["receiver"])
+        self.dead_letters.keep(message, receiver, verdict.reason)
+        self.error(ErrorClass.VALIDATION, verdict.reason, message.get("sender"), message)
         if verdict.reply is not None:
             self.send_from_platform(verdict.reply, message)
         return False
 
-    def _encoded(self, message: Message) -> Entry | None:
+    def _encoded(self, message: Message, routed_at: float) -> Entry | None:
         try:
-            return message, orjson.dumps(message)
+            return message, orjson.dumps(message), routed_at
         except orjson.JSONEncodeError as error:  # nested deeper than orjson writes
-            self.dead_letters.keep(message, _first(message["receiver"]), f"cannot encode: {error}")
+            reason = f"cannot encode: {error}"
+            self.dead_letters.keep(message, _first(message["receiver"]), reason)
+            self.error(ErrorClass.VALIDATION, reason, message.get("sender"), message)
             return None
+
+    def _full(self, message: Message, receiver: str) -> int:
+        """The sender hears -3 and may try again; the refusal counts as a resource error."""
+        self.error(ErrorClass.RESOURCE, f"mailbox of {receiver!r} is full", receiver, message)
+        return Status.MAILBOX_FULL
 
     def _put(self, endpoint: Endpoint, entry: Entry) -> bool:
         put = endpoint.mailbox.put(entry)
@@ -243,6 +277,7 @@ class Router:
             self.ready.push(endpoint)
         elif put is Put.FULL:  # filled between the room check and now by another thread
             self.dead_letters.keep(entry[0], endpoint.name, "mailbox full")
+            self.error(ErrorClass.RESOURCE, "mailbox full", endpoint.name, entry[0])
             return False
         return True
 
@@ -252,7 +287,11 @@ class Router:
         The platform cannot wait, so a full mailbox turns it into a dead letter.
         """
         message["message_id"] = next(self._ids)
-        message["trace"] = self._trace.child_of(cause)
+        tracer = self.tracer
+        if tracer is None:
+            message["trace"] = self._trace.child_of(cause)
+        else:
+            message["trace"] = tracer.routed(message, cause, self._trace)
         if self._route(message) == Status.MAILBOX_FULL:
             self.dead_letters.keep(message, _first(message["receiver"]), "mailbox full")
 
@@ -271,6 +310,7 @@ class Router:
             else:
                 reason = f"no agent named {name!r}"
             self.dead_letters.keep(message, name, reason)
+            self.error(ErrorClass.ROUTING, reason, name, message)
             self._tell_sender(message, PLATFORM, ErrorClass.ROUTING, reason)
         return Status.OK
 
@@ -280,7 +320,10 @@ class Router:
         reason = error.reason if isinstance(error, HandlerError) else repr(error)
         if self.on_handler_error is not None:
             self.on_handler_error(endpoint.name, error_class, reason)
+        self.error(error_class, reason, endpoint.name, messages[0] if messages else None)
+        failure = endpoint.stats.failure
         for message in messages:
+            failure(message.get("performative", "?"), error_class)
             self.dead_letters.keep(message, endpoint.name, f"{error_class.value}: {reason}")
             if message.get("performative") in EXPECTS_ANSWER:
                 self._tell_sender(message, endpoint.name, error_class, reason)
@@ -302,6 +345,7 @@ class Router:
         except orjson.JSONDecodeError:
             original = data.decode("utf-8", "replace")
         self.dead_letters.keep({"malformed": original}, None, reason)
+        self.error(ErrorClass.VALIDATION, reason, sender, None)
         answer = reply(
             original if isinstance(original, dict) else {}, "not-understood", PLATFORM, sender
         )
@@ -313,7 +357,21 @@ class Router:
     def expire(self) -> None:
         """Send what the conversations owe because time passed (deadlines, timeouts)."""
         for message in self.conversations.expire():
+            if message.get("x-caxton-event") == "timeout":  # not a contract net's deadline
+                reason = message["content"]["reason"]
+                self.error(ErrorClass.TIMEOUT, reason, message.get("receiver"), message)
             self.send_from_platform(message, None)
+
+    # Errors.
+
+    def error(
+        self, error_class: ErrorClass, reason: str, agent: object, message: Message | None
+    ) -> None:
+        """Count an error by class, and tell `on_error` with its context."""
+        self.stats.errors[error_class] += 1
+        hook = self.on_error
+        if hook is not None:
+            hook(error_class, reason, agent if isinstance(agent, str) else None, message)
 
 
 def _first(receivers: str | list[str]) -> str:

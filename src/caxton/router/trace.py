@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Any, Final, Protocol
 
 # version 00, 32 hex trace id (not all zero), 16 hex parent id, 2 hex flags.
 _TRACEPARENT: Final = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
@@ -19,6 +20,26 @@ _SAMPLED: Final = "01"
 
 # What a child inherits from its parent's context: trace id, flags, tracestate.
 _Inherited = tuple[str, str, str | None]
+
+
+class MessageTracer(Protocol):
+    """Spans for messages (`caxton.telemetry.tracing` has the OpenTelemetry one).
+
+    The router and dispatcher call it only when one is set, so that without
+    it a message costs no more than its trace ids.
+    """
+
+    def routed(self, message: dict[str, Any], cause: object, ids: TraceIds) -> dict[str, str]:
+        """The trace context for `message`, caused by `cause`; records its span if sampled."""
+        ...
+
+    def handling(self, agent: str, messages: Sequence[dict[str, Any]]) -> object:
+        """A handler starts on `messages`; returns a token for `handled`."""
+        ...
+
+    def handled(self, token: object, error: BaseException | None) -> None:
+        """The handler that `token` stands for ended, with `error` if it failed."""
+        ...
 
 
 class TraceIds:
@@ -72,6 +93,28 @@ def _parse(traceparent: Any) -> tuple[str, str] | None:
     if match is None or match[1] == "0" * 32 or match[2] == "0" * 16:
         return None
     return match[1], match[3]
+
+
+def log_context(message: object) -> dict[str, str]:
+    """What a log line about `message` carries: its conversation, id, trace and span ids.
+
+    The span is the message's own (the parent id of its traceparent): the one
+    its handling span is a child of.
+    """
+    if not isinstance(message, dict):
+        return {}
+    found: dict[str, str] = {}
+    for key in ("conversation_id", "message_id"):
+        value = message.get(key)
+        if isinstance(value, str):
+            found[key] = value
+    context = message.get("trace")
+    if isinstance(context, dict):
+        traceparent = context.get("traceparent")
+        if isinstance(traceparent, str) and _TRACEPARENT.fullmatch(traceparent):
+            found["trace_id"] = traceparent[3:35]
+            found["span_id"] = traceparent[36:52]
+    return found
 
 
 def trace_id_of(message: dict[str, Any]) -> str | None:

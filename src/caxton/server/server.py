@@ -28,6 +28,7 @@ from caxton.server.jobs import JobRunner
 from caxton.server.logbook import Logbook
 from caxton.settings import Settings
 from caxton.store import Store
+from caxton.telemetry import Telemetry
 
 log = logging.getLogger("caxton.server")
 
@@ -61,6 +62,14 @@ class Server:
         self.manager = AgentManager(
             store=self.store, runtime=self.runtime, router=self.router, dispatcher=self.dispatcher
         )
+        self.telemetry = Telemetry(
+            settings.telemetry,
+            dict(os.environ if env is None else env),
+            version=self.version,
+            router=self.router,
+            manager=self.manager,
+            database=self.store.db,
+        )
         self.gateway = Gateway(self.router)
         self.gateway.attach()
         self.jobs = JobRunner(self.store, self.gateway, retries=settings.job_retries)
@@ -79,6 +88,7 @@ class Server:
         """Recover the stored agents and start delivering; returns the agents started."""
         started = self.manager.recover()
         self.dispatcher.start()
+        self.telemetry.start()
         self.started = True
         log.info("caxton %s: %d agents recovered, %d running", self.version,
                  len(self.manager.all()), len(started))  # fmt: skip
@@ -91,6 +101,7 @@ class Server:
         self.closed = True
         saved = self.manager.shutdown()
         self.dispatcher.stop()
+        self.telemetry.close()
         log.info("caxton stopped: agents drained, %d queued messages saved", saved)
         self.history.close()
         self.logbook.close()

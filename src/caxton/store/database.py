@@ -126,6 +126,10 @@ class Database:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        # Told how long each write took (kind "write", seconds): the metrics'
+        # query latency. Reads are probed by caxton.telemetry instead, since
+        # they run on the connection `read()` hands out.
+        self.on_query: Callable[[str, float], None] | None = None
 
     @classmethod
     def open(cls, data_dir: Path | str, *, clock: Callable[[], float] = time.time) -> Self:
@@ -193,6 +197,7 @@ class Database:
             if conn.in_transaction:
                 yield conn
                 return
+            started = time.perf_counter()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -201,11 +206,30 @@ class Database:
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self._took(started)
 
     def write_one(self, sql: str, parameters: tuple[object, ...] = ()) -> int:
         """Run one statement under the writer lock (atomic on its own); its row count."""
         with self._write_lock:
-            return self._writer.execute(sql, parameters).rowcount
+            started = time.perf_counter()
+            count = self._writer.execute(sql, parameters).rowcount
+            self._took(started)
+            return count
+
+    def _took(self, started: float) -> None:
+        hook = self.on_query
+        if hook is not None:
+            hook("write", time.perf_counter() - started)
+
+    def size_bytes(self) -> int:
+        """The database's size on disk: the file and its write-ahead log."""
+        total = 0
+        for path in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                total += path.stat().st_size
+            except FileNotFoundError:
+                continue
+        return total
 
     # ---- checks ----
 

@@ -1,0 +1,184 @@
+"""OpenTelemetry traces: the provider built from the standard OTEL_* variables, and
+the spans of messages.
+
+Exporters follow `OTEL_TRACES_EXPORTER` (otlp, console, none; a comma-separated
+list works). Unset, Caxton exports over OTLP when an OTLP endpoint is set
+(`OTEL_EXPORTER_OTLP_ENDPOINT` or `..._TRACES_ENDPOINT`) and records no spans
+otherwise: every message still carries a W3C trace context and every log line
+its trace id, at the cost of a few random bits. The protocol follows
+`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL` (grpc or
+http/protobuf, the default); the sampler follows `OTEL_TRACES_SAMPLER` and
+`OTEL_TRACES_SAMPLER_ARG` (parent-based always-on unless told otherwise), read
+by the SDK itself; `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` name the
+service. `OTEL_SDK_DISABLED=true` turns it all off.
+
+A message's span is a `send <performative>` span (producer) whose id is the
+parent id of the message's traceparent; its handling is a `handle
+<performative>` span (consumer) under it, current while the handler runs, so
+the messages the handler sends are its children: one trace follows a request
+from HTTP through every agent it reaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry import context, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace.span import TraceFlags, TraceState
+
+from caxton.router.trace import TraceIds
+from caxton.telemetry.exporters import span_exporter, trace_exporter_names
+
+
+def resource(env: Mapping[str, str], version: str) -> Resource:
+    """service.name caxton (unless OTEL_SERVICE_NAME says otherwise) and its version."""
+    attributes: dict[str, str] = {"service.version": version}
+    if not env.get("OTEL_SERVICE_NAME"):
+        attributes["service.name"] = "caxton"
+    return Resource.create(attributes)
+
+
+def tracer_provider(env: Mapping[str, str], version: str) -> TracerProvider | None:
+    """A provider exporting where `env` says, or None when no exporter is asked for."""
+    names = trace_exporter_names(env)
+    if not names:
+        return None
+    provider = TracerProvider(resource=resource(env, version))
+    for name in names:
+        exporter = span_exporter(env, name)
+        # Console output is for a person watching: at once, not in batches.
+        processor = SimpleSpanProcessor if name == "console" else BatchSpanProcessor
+        provider.add_span_processor(processor(exporter))
+    return provider
+
+
+class MessageSpans:
+    """The router's `MessageTracer`: spans for sampled messages, plain trace ids for the rest."""
+
+    def __init__(self, tracer: trace.Tracer) -> None:
+        self._tracer = tracer
+
+    def routed(self, message: dict[str, Any], cause: object, ids: TraceIds) -> dict[str, str]:
+        parent = self._parent(message, cause)
+        if parent is None:  # an unsampled trace goes on, unsampled, at the price of its ids
+            return ids.child_of(cause)
+        performative = message.get("performative")
+        span = self._tracer.start_span(
+            f"send {performative}",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes=_attributes(message, message.get("sender")),
+        )
+        span.end()
+        sent = span.get_span_context()
+        found = {"traceparent": _traceparent(sent)}
+        if sent.trace_state:
+            found["tracestate"] = sent.trace_state.to_header()
+        return found
+
+    def handling(self, agent: str, messages: Sequence[dict[str, Any]]) -> object:
+        first = messages[0]
+        remote = _span_context(first.get("trace"))
+        if remote is None or not remote.trace_flags.sampled:
+            return None
+        parent = trace.set_span_in_context(NonRecordingSpan(remote))
+        links = [
+            trace.Link(linked)
+            for message in messages[1:]
+            if (linked := _span_context(message.get("trace"))) is not None
+        ]
+        span = self._tracer.start_span(
+            f"handle {first.get('performative')}",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                **_attributes(first, agent),
+                "messaging.batch.message_count": len(messages),
+            },
+            links=links,
+        )
+        token = context.attach(trace.set_span_in_context(span))
+        return span, token
+
+    def handled(self, token: object, error: BaseException | None) -> None:
+        if not isinstance(token, tuple):
+            return
+        span, attached = token
+        if error is not None:
+            span.set_status(Status(StatusCode.ERROR, str(error)))
+            span.set_attribute("error.type", type(error).__name__)
+            error_class = getattr(error, "error_class", None)
+            if error_class is not None:
+                span.set_attribute("caxton.error_class", str(error_class))
+        context.detach(attached)
+        span.end()
+
+    def _parent(self, message: dict[str, Any], cause: object) -> context.Context | None:
+        """The context a message's span starts in, or None when its trace is not sampled.
+
+        A message posted with a trace of its own (`cause` is the message) keeps
+        it; otherwise the current span (the handler's, an API request's) is the
+        parent; failing that, the trace of the message that caused this one.
+        """
+        given = _span_context(message.get("trace")) if cause is message else None
+        if given is None:
+            current = trace.get_current_span().get_span_context()
+            if current.is_valid:
+                given = current
+            elif isinstance(cause, dict):
+                given = _span_context(cause.get("trace"))
+        if given is None:
+            return context.Context()  # a root: the sampler decides
+        if not given.trace_flags.sampled:
+            return None
+        return trace.set_span_in_context(NonRecordingSpan(given))
+
+
+def _attributes(message: dict[str, Any], agent: object) -> dict[str, str]:
+    found = {
+        "caxton.agent": str(agent),
+        "caxton.performative": str(message.get("performative")),
+        "messaging.system": "caxton",
+    }
+    for key, attribute in (
+        ("conversation_id", "caxton.conversation_id"),
+        ("message_id", "messaging.message.id"),
+        ("protocol", "caxton.protocol"),
+    ):
+        value = message.get(key)
+        if isinstance(value, str):
+            found[attribute] = value
+    return found
+
+
+def _span_context(trace_context: object) -> SpanContext | None:
+    if not isinstance(trace_context, dict):
+        return None
+    traceparent = trace_context.get("traceparent")
+    if not isinstance(traceparent, str) or len(traceparent) != 55:
+        return None
+    try:
+        trace_id = int(traceparent[3:35], 16)
+        span_id = int(traceparent[36:52], 16)
+        flags = TraceFlags(int(traceparent[53:55], 16))
+    except ValueError:
+        return None
+    if not trace_id or not span_id:
+        return None
+    state = trace_context.get("tracestate")
+    return SpanContext(
+        trace_id,
+        span_id,
+        is_remote=True,
+        trace_flags=flags,
+        trace_state=TraceState.from_header([state]) if isinstance(state, str) else None,
+    )
+
+
+def _traceparent(span: SpanContext) -> str:
+    return f"00-{span.trace_id:032x}-{span.span_id:016x}-{int(span.trace_flags):02x}"
