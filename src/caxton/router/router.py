@@ -107,6 +107,7 @@ class Router:
         """Stop delivering to `name`; what waits in its mailbox becomes dead letters."""
         endpoint = self._endpoints.pop(name, None)
         if endpoint is not None:
+            self.stats.retired.merge(endpoint.stats)  # system-wide counts never go back
             for message, _, _ in endpoint.mailbox.drain():
                 self.dead_letters.keep(message, name, f"agent {name!r} stopped before delivery")
         return endpoint
@@ -310,7 +311,7 @@ class Router:
             else:
                 reason = f"no agent named {name!r}"
             self.dead_letters.keep(message, name, reason)
-            self.error(ErrorClass.ROUTING, reason, name, message)
+            self.error(ErrorClass.ROUTING, reason, message.get("sender"), message)
             self._tell_sender(message, PLATFORM, ErrorClass.ROUTING, reason)
         return Status.OK
 
@@ -345,7 +346,10 @@ class Router:
         except orjson.JSONDecodeError:
             original = data.decode("utf-8", "replace")
         self.dead_letters.keep({"malformed": original}, None, reason)
-        self.error(ErrorClass.VALIDATION, reason, sender, None)
+        # Logged with the message being handled: its conversation and trace.
+        self.error(
+            ErrorClass.VALIDATION, reason, sender, context if isinstance(context, dict) else None
+        )
         answer = reply(
             original if isinstance(original, dict) else {}, "not-understood", PLATFORM, sender
         )
@@ -357,21 +361,27 @@ class Router:
     def expire(self) -> None:
         """Send what the conversations owe because time passed (deadlines, timeouts)."""
         for message in self.conversations.expire():
+            self.send_from_platform(message, None)
             if message.get("x-caxton-event") == "timeout":  # not a contract net's deadline
                 reason = message["content"]["reason"]
                 self.error(ErrorClass.TIMEOUT, reason, message.get("receiver"), message)
-            self.send_from_platform(message, None)
 
     # Errors.
 
     def error(
         self, error_class: ErrorClass, reason: str, agent: object, message: Message | None
     ) -> None:
-        """Count an error by class, and tell `on_error` with its context."""
+        """Count an error by class, and tell `on_error` with its context.
+
+        `agent` is the agent the error concerns; a name that is not a registered
+        agent (an unknown receiver, an outside sender) is passed on as None, so
+        that names made up by callers never become label values.
+        """
         self.stats.errors[error_class] += 1
         hook = self.on_error
         if hook is not None:
-            hook(error_class, reason, agent if isinstance(agent, str) else None, message)
+            known = agent if isinstance(agent, str) and agent in self._endpoints else None
+            hook(error_class, reason, known, message)
 
 
 def _first(receivers: str | list[str]) -> str:

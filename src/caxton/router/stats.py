@@ -50,12 +50,26 @@ class AgentStats:
     def failure(self, performative: str, error_class: ErrorClass) -> None:
         self.failed[performative, error_class] += 1
 
+    def merge(self, other: AgentStats) -> None:
+        """Add `other`'s counts to these (an agent leaving hands its history on)."""
+        for performative, count in list(other.delivered.items()):
+            self.delivered[performative] += count
+        for key, count in list(other.failed.items()):
+            self.failed[key] += count
+        for i, count in enumerate(list(other.buckets)):
+            self.buckets[i] += count
+        self.latency_sum += other.latency_sum
+        self.handler_seconds += other.handler_seconds
+
 
 class RouterStats:
-    """System-wide counts the router keeps: messages routed by performative, errors by class."""
+    """System-wide counts the router keeps: messages routed by performative, errors by class,
+    and the deliveries of agents no longer registered (`retired`), so that totals summed
+    over agents never go back when one stops."""
 
-    __slots__ = ("errors", "routed")
+    __slots__ = ("errors", "retired", "routed")
 
     def __init__(self) -> None:
         self.routed: defaultdict[str, int] = defaultdict(int)
         self.errors: defaultdict[ErrorClass, int] = defaultdict(int)
+        self.retired = AgentStats()

@@ -62,14 +62,19 @@ class Server:
         self.manager = AgentManager(
             store=self.store, runtime=self.runtime, router=self.router, dispatcher=self.dispatcher
         )
-        self.telemetry = Telemetry(
-            settings.telemetry,
-            dict(os.environ if env is None else env),
-            version=self.version,
-            router=self.router,
-            manager=self.manager,
-            database=self.store.db,
-        )
+        try:
+            self.telemetry = Telemetry(
+                settings.telemetry,
+                dict(os.environ if env is None else env),
+                version=self.version,
+                router=self.router,
+                manager=self.manager,
+                database=self.store.db,
+            )
+        except BaseException:  # a broken OTEL_* variable: nothing may stay open
+            self.runtime.close()
+            self.store.close()
+            raise
         self.gateway = Gateway(self.router)
         self.gateway.attach()
         self.jobs = JobRunner(self.store, self.gateway, retries=settings.job_retries)

@@ -19,6 +19,7 @@ from caxton.errors import ConfigError
 EXPORTERS: Final = ("otlp", "console", "none")
 PROTOCOLS: Final = ("grpc", "http/protobuf")
 DEFAULT_INTERVAL_MS: Final = 60_000
+_LONGEST_INTERVAL_MS: Final = 86_400_000
 
 
 def trace_exporter_names(env: Mapping[str, str]) -> list[str]:
@@ -42,15 +43,13 @@ def trace_exporter_names(env: Mapping[str, str]) -> list[str]:
 
 def protocol(env: Mapping[str, str], signal: str) -> str:
     """The OTLP protocol for `signal` (TRACES, METRICS): grpc or http/protobuf."""
-    chosen = (
-        env.get(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL")
-        or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-        or "http/protobuf"
-    ).strip()
-    if chosen not in PROTOCOLS:
-        variable = f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL"
-        raise ConfigError(variable, f"{chosen!r} is not one of {', '.join(PROTOCOLS)}")
-    return chosen
+    for variable in (f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        chosen = env.get(variable, "").strip()
+        if chosen:
+            if chosen not in PROTOCOLS:
+                raise ConfigError(variable, f"{chosen!r} is not one of {', '.join(PROTOCOLS)}")
+            return chosen
+    return "http/protobuf"
 
 
 def span_exporter(env: Mapping[str, str], name: str) -> SpanExporter:
@@ -124,8 +123,10 @@ def interval_s(env: Mapping[str, str]) -> float:
         value = float(text)
     except ValueError:
         value = 0.0
-    if value <= 0:
+    if not 0 < value <= _LONGEST_INTERVAL_MS:  # also refuses nan
         raise ConfigError(
-            "OTEL_METRIC_EXPORT_INTERVAL", f"{text!r} is not a positive number of milliseconds"
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            f"{text!r} is not a number of milliseconds above 0 and at most a day "
+            f"({_LONGEST_INTERVAL_MS})",
         )
     return value / 1000

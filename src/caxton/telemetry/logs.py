@@ -50,8 +50,9 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
-            **fields(record),
         }
+        for key, value in fields(record).items():
+            line.setdefault(key, value)  # an extra never hides what every line has
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()

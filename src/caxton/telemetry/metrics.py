@@ -87,7 +87,7 @@ class Metrics:
 
     def exposition(self) -> bytes:
         """The registry in Prometheus' text format (version 0.0.4)."""
-        return generate_latest(self.registry)
+        return generate_latest(_WithoutCreated(self.registry))
 
 
 class _Collector(Collector):
@@ -136,10 +136,10 @@ class _Collector(Collector):
         yield routed
         delivered: defaultdict[str, int] = defaultdict(int)
         failed: defaultdict[tuple[str, ErrorClass], int] = defaultdict(int)
-        for endpoint in endpoints.values():
-            for performative, count in dict(endpoint.stats.delivered).items():
+        for stats in (router.stats.retired, *(e.stats for e in endpoints.values())):
+            for performative, count in dict(stats.delivered).items():
                 delivered[performative] += count
-            for key, count in dict(endpoint.stats.failed).items():
+            for key, count in dict(stats.failed).items():
                 failed[key] += count
         family = CounterMetricFamily(
             "caxton_messages_delivered",
@@ -172,6 +172,10 @@ class _Collector(Collector):
         for name, endpoint in endpoints.items():
             everything.add(endpoint.stats)
             by_label[name if name in shown else OTHER].add(endpoint.stats)
+        retired = self._s.router.stats.retired
+        if retired.latency_sum:  # agents gone: their history stays in the totals, as _other
+            everything.add(retired)
+            by_label[OTHER].add(retired)
         total.add_metric([], everything.buckets(), everything.total)
         for label, histogram in sorted(by_label.items()):
             per_agent.add_metric([label], histogram.buckets(), histogram.total)
@@ -226,7 +230,7 @@ class _Collector(Collector):
             peak.add_metric([window], value)
         yield peak
         spikes = CounterMetricFamily(
-            "caxton_message_rate_spikes", "Seconds whose message rate was a spike"
+            "caxton_message_rate_spikes", "Bursts of the message rate above its spike threshold"
         )
         spikes.add_metric([], system.spikes)
         yield spikes
@@ -237,7 +241,7 @@ class _Collector(Collector):
         )
         agent_spikes = CounterMetricFamily(
             "caxton_agent_message_rate_spikes",
-            "Seconds whose rate of messages received was a spike, per agent",
+            "Bursts of an agent's received-message rate above its spike threshold",
             labels=["agent"],
         )
         board = watcher.agent_rates
@@ -300,6 +304,23 @@ class _Collector(Collector):
             for key, family in families.items():
                 family.add_metric([label], row[key])
         yield from families.values()
+
+
+class _WithoutCreated:
+    """A registry's families without prometheus_client's `_created` samples.
+
+    They state when each labelled series was first seen: nothing an operator
+    asks, and a second series per histogram. Filtered here, since the
+    library's switch is process-wide.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._registry.collect():
+            family.samples = [s for s in family.samples if not s.name.endswith("_created")]
+            yield family
 
 
 class _Histogram:

@@ -64,9 +64,15 @@ class MessageSpans:
         self._tracer = tracer
 
     def routed(self, message: dict[str, Any], cause: object, ids: TraceIds) -> dict[str, str]:
-        parent = self._parent(message, cause)
-        if parent is None:  # an unsampled trace goes on, unsampled, at the price of its ids
-            return ids.child_of(cause)
+        given = self._given(message, cause)
+        if given is not None and not given.trace_flags.sampled:
+            # An unsampled trace goes on, unsampled, at the price of its ids.
+            return ids.child_of({"trace": {"traceparent": _traceparent(given)}})
+        parent = (
+            context.Context()
+            if given is None
+            else trace.set_span_in_context(NonRecordingSpan(given))
+        )  # with no parent, a root: the sampler decides
         performative = message.get("performative")
         span = self._tracer.start_span(
             f"send {performative}",
@@ -118,25 +124,20 @@ class MessageSpans:
         context.detach(attached)
         span.end()
 
-    def _parent(self, message: dict[str, Any], cause: object) -> context.Context | None:
-        """The context a message's span starts in, or None when its trace is not sampled.
+    def _given(self, message: dict[str, Any], cause: object) -> SpanContext | None:
+        """The span context a message's span is the child of, if any.
 
         A message posted with a trace of its own (`cause` is the message) keeps
         it; otherwise the current span (the handler's, an API request's) is the
         parent; failing that, the trace of the message that caused this one.
         """
         given = _span_context(message.get("trace")) if cause is message else None
-        if given is None:
-            current = trace.get_current_span().get_span_context()
-            if current.is_valid:
-                given = current
-            elif isinstance(cause, dict):
-                given = _span_context(cause.get("trace"))
-        if given is None:
-            return context.Context()  # a root: the sampler decides
-        if not given.trace_flags.sampled:
-            return None
-        return trace.set_span_in_context(NonRecordingSpan(given))
+        if given is not None:
+            return given
+        current = trace.get_current_span().get_span_context()
+        if current.is_valid:
+            return current
+        return _span_context(cause.get("trace")) if isinstance(cause, dict) else None
 
 
 def _attributes(message: dict[str, Any], agent: object) -> dict[str, str]:
