@@ -64,6 +64,10 @@ class MessageSpans:
         self._tracer = tracer
 
     def routed(self, message: dict[str, Any], cause: object, ids: TraceIds) -> dict[str, str]:
+        if cause is not message and not _sampled(cause):
+            # The cheap path of most messages when sampling is rare: an agent's send
+            # while it handles an unsampled message, whose handling made no span.
+            return ids.child_of(cause)
         given = self._given(message, cause)
         if given is not None and not given.trace_flags.sampled:
             # An unsampled trace goes on, unsampled, at the price of its ids.
@@ -89,6 +93,8 @@ class MessageSpans:
 
     def handling(self, agent: str, messages: Sequence[dict[str, Any]]) -> object:
         first = messages[0]
+        if not _sampled(first):
+            return None
         remote = _span_context(first.get("trace"))
         if remote is None or not remote.trace_flags.sampled:
             return None
@@ -155,6 +161,21 @@ def _attributes(message: dict[str, Any], agent: object) -> dict[str, str]:
         if isinstance(value, str):
             found[attribute] = value
     return found
+
+
+def _sampled(message: object) -> bool:
+    """True unless `message` carries a trace context whose sampled flag is off.
+
+    Read off the traceparent's last two hex digits, before any parsing: this
+    runs for every message while tracing is on.
+    """
+    if not isinstance(message, dict):
+        return True
+    context = message.get("trace")
+    traceparent = context.get("traceparent") if isinstance(context, dict) else None
+    if not isinstance(traceparent, str) or len(traceparent) != 55:
+        return True
+    return traceparent[-1] in "13579bdfBDF"
 
 
 def _span_context(trace_context: object) -> SpanContext | None:
