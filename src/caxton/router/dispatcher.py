@@ -151,7 +151,7 @@ class Dispatcher:
             self._failed(endpoint, entries, RuntimeError(f"agent {endpoint.name!r} is gone"))
             return
         tracer = self.router.tracer
-        if tracer is not None:
+        if tracer is not None and any(tracer.samples(entry[0]) for entry in entries):
             handled = self._handle_traced(tracer, endpoint, agent, entries)
         elif len(entries) > 1 and agent.accepts_batches:
             self.batches += 1

@@ -33,6 +33,10 @@ class MessageTracer(Protocol):
         """The trace context for `message`, caused by `cause`; records its span if sampled."""
         ...
 
+    def samples(self, message: dict[str, Any]) -> bool:
+        """Whether `message`'s handling is recorded: checked before any span work."""
+        ...
+
     def handling(self, agent: str, messages: Sequence[dict[str, Any]]) -> object:
         """A handler starts on `messages`; returns a token for `handled`."""
         ...

@@ -91,6 +91,9 @@ class MessageSpans:
             found["tracestate"] = sent.trace_state.to_header()
         return found
 
+    def samples(self, message: dict[str, Any]) -> bool:
+        return _sampled(message) and isinstance(message.get("trace"), dict)
+
     def handling(self, agent: str, messages: Sequence[dict[str, Any]]) -> object:
         first = messages[0]
         if not _sampled(first):
