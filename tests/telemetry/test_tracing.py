@@ -129,6 +129,17 @@ def test_a_conversation_between_agents_stays_in_the_trace_that_started_it(
     everything = receiver.spans()
     deepest = max(spans, key=lambda span: len(chain_ids(everything, span)))
     assert len(chain_ids(everything, deepest)) >= 15  # HTTP, then send/handle twice a hop
+    # ping keeps its rounds in its durable state: each write is a span in its handling.
+    writes = receiver.wait_for_spans(
+        lambda span: span.trace_id == INCOMING_TRACE and span.name == "kv set", count=1
+    )
+    index = by_id(receiver.spans())
+    for write in writes:
+        assert write.attributes["caxton.agent"] == "ping"
+        assert write.attributes["caxton.kv.stored"] is True
+        assert write.attributes["caxton.kv.key_bytes"] == len("rounds_done")
+        parent = index[write.parent_span_id]
+        assert (parent.name, parent.attributes["caxton.agent"]) == ("handle inform", "ping")
 
 
 def test_deploys_and_lifecycle_transitions_are_spans(traced: Live, receiver: OtlpReceiver) -> None:

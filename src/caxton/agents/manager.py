@@ -42,7 +42,7 @@ from caxton.agents.policy import Continue, Fail, FailurePolicy, FailureTracker, 
 from caxton.errors import AgentInitFailed, CaxtonError, ConfigError, ErrorClass, ModuleRejected
 from caxton.router import Conversation, DeadLetter, Dispatcher, Router, RouterError, instantiate
 from caxton.router.mailbox import Entry
-from caxton.runtime import AgentModule, Limits, Runtime, Sandbox
+from caxton.runtime import AgentModule, KeyValueStore, Limits, Runtime, Sandbox
 from caxton.store import AgentNameTaken, AgentRecord, Capability, ConversationRecord, Store
 
 log = logging.getLogger("caxton.agents")
@@ -107,6 +107,8 @@ class AgentManager:
         self._timers: list[threading.Timer] = []
         # Spans for deploys and lifecycle transitions; the server sets a real one.
         self.tracer: trace.Tracer = trace.NoOpTracer()
+        # Wraps each agent's key-value store (telemetry's spans for its host calls).
+        self.wrap_state: Callable[[str, KeyValueStore], KeyValueStore] | None = None
         router.on_handler_error = self._handler_error
         router.on_capability = self._keep_capability
         router.dead_letters.sink = self._keep_dead_letter
@@ -405,6 +407,9 @@ class AgentManager:
         """
         registered = self.router.get(name)
         before = list(registered.capabilities) if registered is not None else []
+        state: KeyValueStore = self.store.kv(record.id, limits.max_outbound_bytes)
+        if self.wrap_state is not None:
+            state = self.wrap_state(name, state)
         self._initialising.add(name)
         try:
             endpoint, sandbox = instantiate(
@@ -415,7 +420,7 @@ class AgentManager:
                 agent_id=record.id,
                 config=record.config,
                 limits=limits,
-                kv=self.store.kv(record.id, limits.max_outbound_bytes),
+                kv=state,
             )
         except BaseException:
             if registered is not None:

@@ -16,6 +16,7 @@ from caxton.telemetry.errors import ErrorLog, classify
 from caxton.telemetry.exporters import interval_s, metric_exporter
 from caxton.telemetry.metric_export import MetricPusher
 from caxton.telemetry.metrics import CONTENT_TYPE, Metrics, Sources
+from caxton.telemetry.state import TracedKeyValueStore
 from caxton.telemetry.tracing import MessageSpans, resource, tracer_provider
 from caxton.telemetry.watch import Event, Watcher
 
@@ -47,8 +48,10 @@ class Telemetry:
             else self.provider.get_tracer("caxton", version)
         )
         if self.provider is not None:
-            router.tracer = MessageSpans(self.tracer)
-            manager.tracer = self.tracer
+            tracer = self.tracer
+            router.tracer = MessageSpans(tracer)
+            manager.tracer = tracer
+            manager.wrap_state = lambda agent, state: TracedKeyValueStore(state, tracer, agent)
         self.metrics: Metrics | None = None
         self.watcher = Watcher(router, database, settings)
         self._pusher: MetricPusher | None = None
