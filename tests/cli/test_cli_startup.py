@@ -12,7 +12,10 @@ from caxton.cli import COMMANDS, main
 from live import Live
 
 # Each costs tens of milliseconds to import; none belongs on the path of a remote command.
-HEAVY = ("pydantic", "httpx", "rich", "fastapi", "starlette", "uvicorn", "wasmtime")
+HEAVY = (
+    "pydantic", "httpx", "rich", "fastapi", "starlette", "uvicorn", "wasmtime",
+    "opentelemetry", "prometheus_client", "grpc",
+)  # fmt: skip
 
 _PROBE = """
 import sys
