@@ -253,6 +253,7 @@ def test_every_answer_the_cli_parses_is_the_model_openapi_names_for_that_route(
         ("job", "submit", "echo", "--content", "1"),
         ("job", "list"),
         ("capability", "search", "translate"),
+        ("events",),
         ("backup", "create"),
     ):
         result = caxton(live, *args)
@@ -284,6 +285,7 @@ def test_every_answer_the_cli_parses_is_the_model_openapi_names_for_that_route(
         ("get", "/api/v1/conversations/{conversation_id}"),
         ("post", jobs), ("get", jobs), ("get", f"{jobs}/{{job_id}}"),
         ("get", "/api/v1/capabilities"), ("post", "/api/v1/backups"),
+        ("get", "/api/v1/events"),
     }  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""/messages, /conversations, /dead-letters, /capabilities: what flows between agents."""
+"""/messages, /conversations, /dead-letters, /capabilities, /events: what flows between
+agents, and what the server noticed about it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from caxton.api.types import (
     CapabilityView,
     ConversationView,
     DeadLetterList,
+    EventList,
+    EventView,
     MessageList,
     SendResult,
 )
@@ -99,6 +102,22 @@ def conversation(conversation_id: str, server: ServerDep) -> ConversationView:
             )
         raise not_found("conversation", conversation_id)
     return view
+
+
+@router.get("/events", response_model=EventList, summary="What the server noticed")
+def events(
+    server: ServerDep,
+    agent: str | None = None,
+    kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
+) -> EventList:
+    """Mailbox thresholds crossed and message-rate spikes, newest last (the last 1000 kept)."""
+    found = [
+        EventView(at=event.at, kind=event.kind, agent=event.agent, detail=dict(event.detail))
+        for event in list(server.telemetry.watcher.recent)
+        if (agent is None or event.agent == agent) and (kind is None or event.kind == kind)
+    ]
+    return EventList(items=found[-limit:])
 
 
 @router.get("/dead-letters", response_model=DeadLetterList, summary="Undeliverable messages")

@@ -137,6 +137,31 @@ class DeadLetterList:
     items: list[DeadLetterView]
 
 
+# ---- events ----
+
+
+@dataclass(kw_only=True)
+class EventView:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    at: float
+    """Unix seconds"""
+    kind: str
+    """mailbox-warning, mailbox-critical, mailbox-recovered or rate-spike"""
+    agent: str | None
+    """The agent it is about; null for the whole server"""
+    detail: dict[str, Any]
+    """depth and capacity for a mailbox; rate, mean and threshold for a spike"""
+
+
+@dataclass(kw_only=True)
+class EventList:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    items: list[EventView]
+    """Newest last"""
+
+
 # ---- agents ----
 
 

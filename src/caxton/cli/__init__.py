@@ -56,6 +56,10 @@ COMMANDS = {
     "demo": Lazy(
         "caxton.cli.demo:demo", "Start the example agents on a router and watch them talk."
     ),
+    "events": Lazy(
+        "caxton.cli.events:events",
+        "Mailbox thresholds crossed and message-rate spikes the server noticed, newest last.",
+    ),
     "invoke": Lazy(
         "caxton.cli.invoke:invoke",
         "Send agent NAME a request in a conversation of its own and print the reply message.",
