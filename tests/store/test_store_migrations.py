@@ -76,10 +76,28 @@ def _sample_v3(conn: sqlite3.Connection) -> None:
     )
 
 
+def _sample_v4(conn: sqlite3.Connection) -> None:
+    _sample_v3(conn)  # version 4 adds the tool and audit tables only.
+    conn.execute(
+        "INSERT INTO tool_servers (name, transport, spec, source, created_at, updated_at)"
+        " VALUES ('files', 'stdio', '{\"command\":\"mcp-files\",\"args\":[]}', 'config',"
+        " 6.0, 7.0)"
+    )
+    conn.execute(
+        "INSERT INTO tool_grants (agent_name, pattern, granted_at, granted_by)"
+        " VALUES ('echo', 'files/*', 8.0, 'operator')"
+    )
+    conn.execute(
+        "INSERT INTO audit (at, actor, action, target, outcome, detail)"
+        " VALUES (9.0, 'echo', 'tool.call', 'files/read', 'ok', '{\"ms\":3}')"
+    )
+
+
 SAMPLES: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _sample_v1,
     2: _sample_v2,
     3: _sample_v3,
+    4: _sample_v4,
 }
 
 
@@ -111,6 +129,7 @@ def test_a_database_created_at_each_version_migrates_to_the_latest(
         assert [row[0] for row in applied] == list(range(1, LATEST + 1))
         if version < 3:
             assert store.jobs.count() == 0
+        _check_tools_and_audit(store, version)
         if version == 0:
             assert store.agents.count() == 0
             return
@@ -147,6 +166,30 @@ def test_a_database_created_at_each_version_migrates_to_the_latest(
         # Jobs work whatever version the database came from.
         new = store.jobs.create("echo", {"performative": "request"}, 1.0)
         assert store.jobs.unfinished() == [new]
+
+
+def _check_tools_and_audit(store: Store, version: int) -> None:
+    """Version 4's sample is found after migrating; tools and audit work from any version."""
+    if version < 4:
+        assert store.tool_servers.all() == []
+        assert store.tool_grants.all() == []
+        assert store.audit.count() == 0
+    else:
+        server = store.tool_servers.get("files")
+        assert server is not None
+        assert (server.transport, server.source) == ("stdio", "config")
+        assert server.spec == {"command": "mcp-files", "args": []}
+        assert (server.created_at, server.updated_at) == (6.0, 7.0)
+        assert store.tool_grants.for_agent("echo") == ["files/*"]
+        assert [g.granted_by for g in store.tool_grants.all()] == ["operator"]
+        [call] = store.audit.recent()
+        assert (call.seq, call.at, call.actor, call.action) == (1, 9.0, "echo", "tool.call")
+        assert (call.target, call.outcome, call.detail) == ("files/read", "ok", {"ms": 3})
+    store.tool_servers.put("search", "http", {"url": "http://localhost:9/mcp"}, "api")
+    assert store.tool_grants.grant("echo", "search/query", by="operator")
+    assert "search/query" in store.tool_grants.for_agent("echo")
+    seq = store.audit.append("operator", "tool.grant", "echo", "ok", {})
+    assert seq == store.audit.count()
 
 
 def test_migrating_a_database_at_the_latest_version_changes_nothing(tmp_path: Path) -> None:

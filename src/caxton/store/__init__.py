@@ -5,6 +5,8 @@
     agent = store.agents.create("echo", sha, version="1", state="loaded")
     kv = store.kv(agent.id, quota_bytes=1 << 20)   # a runtime KeyValueStore
     job = store.jobs.create("echo", request, timeout_s=30.0)   # POST /jobs, durable
+    store.tool_grants.grant("echo", "files/*", by="operator")  # MCP tools
+    store.audit.append("echo", "tool.call", "files/read", "ok", {"ms": 3})
     store.backup(path); restore(path, new_data_dir)
 
 `docs/store.md` describes the schema, the concurrency design and the figures.
@@ -18,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from caxton.store.audit import AuditLog, AuditRecord
 from caxton.store.database import DATABASE_FILE, Database, restore, verify_backup
 from caxton.store.jobs import JOB_STATES, JobRecord, Jobs, JobStateError, UnknownJob
 from caxton.store.kv import DurableKeyValueStore
@@ -44,6 +47,14 @@ from caxton.store.registry import (
     Transition,
     UnknownModule,
 )
+from caxton.store.tools import (
+    TOOL_SOURCES,
+    TOOL_TRANSPORTS,
+    GrantRecord,
+    ToolGrants,
+    ToolServerRecord,
+    ToolServers,
+)
 
 __all__ = [
     "DATABASE_FILE",
@@ -51,9 +62,13 @@ __all__ = [
     "LATEST",
     "MIGRATIONS",
     "REMOVED",
+    "TOOL_SOURCES",
+    "TOOL_TRANSPORTS",
     "AgentNameTaken",
     "AgentRecord",
     "Agents",
+    "AuditLog",
+    "AuditRecord",
     "Capabilities",
     "Capability",
     "ConversationRecord",
@@ -62,6 +77,7 @@ __all__ = [
     "DeadLetterLog",
     "Deployment",
     "DurableKeyValueStore",
+    "GrantRecord",
     "JobRecord",
     "JobStateError",
     "Jobs",
@@ -73,6 +89,9 @@ __all__ = [
     "Routes",
     "Store",
     "StoredDeadLetter",
+    "ToolGrants",
+    "ToolServerRecord",
+    "ToolServers",
     "Transition",
     "UnknownJob",
     "UnknownModule",
@@ -94,6 +113,9 @@ class Store:
         self.dead_letters = DeadLetterLog(db)
         self.queued = QueuedMessages(db)
         self.jobs = Jobs(db)
+        self.tool_servers = ToolServers(db)
+        self.tool_grants = ToolGrants(db)
+        self.audit = AuditLog(db)
 
     @classmethod
     def open(cls, data_dir: Path | str, *, clock: Callable[[], float] = time.time) -> Self:

@@ -190,10 +190,64 @@ CREATE INDEX jobs_by_created ON jobs (created_at, id);
 CREATE INDEX jobs_by_agent ON jobs (agent_name, created_at, id);
 """
 
+# Version 4: MCP tools. The servers Caxton may call tools on (added through
+# the API or read from the configuration file), each agent's grants, and the
+# audit log of every call and every change to servers and grants.
+# - Server names follow the agent name rule (`[a-z][a-z0-9-]{0,62}`): they
+#   appear in grant patterns (`server/tool`, `server/*`) and in URLs.
+# - Grants have no foreign key to agents: an operator may grant before the
+#   agent is deployed, and a redeploy (a new agent id) keeps them. Nor to
+#   servers: a server removed and added again finds its grants as they were.
+# - `audit` is append-only, enforced by triggers as for `transitions`; a later
+#   migration that chains the rows by hash drops and recreates the triggers
+#   around its backfill. Each index ends in `seq`, so the newest rows of one
+#   action or one actor read straight from it.
+V4_TOOLS_AND_AUDIT = """
+CREATE TABLE tool_servers (
+    name        TEXT PRIMARY KEY
+                CHECK (length(name) BETWEEN 1 AND 63 AND name GLOB '[a-z]*'
+                       AND name NOT GLOB '*[^a-z0-9-]*'),
+    transport   TEXT NOT NULL CHECK (transport IN ('stdio', 'http')),
+    spec        TEXT NOT NULL CHECK (json_valid(spec)),
+    source      TEXT NOT NULL CHECK (source IN ('api', 'config')),
+    created_at  REAL NOT NULL,
+    updated_at  REAL NOT NULL
+);
+
+CREATE TABLE tool_grants (
+    agent_name  TEXT NOT NULL CHECK (agent_name <> ''),
+    pattern     TEXT NOT NULL
+                CHECK (instr(pattern, '/') BETWEEN 2 AND 64
+                       AND substr(pattern, 1, instr(pattern, '/') - 1) GLOB '[a-z]*'
+                       AND substr(pattern, 1, instr(pattern, '/') - 1) NOT GLOB '*[^a-z0-9-]*'
+                       AND length(pattern) > instr(pattern, '/')),
+    granted_at  REAL NOT NULL,
+    granted_by  TEXT NOT NULL,
+    PRIMARY KEY (agent_name, pattern)
+) WITHOUT ROWID;
+
+CREATE TABLE audit (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at       REAL NOT NULL,
+    actor    TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    target   TEXT NOT NULL,
+    outcome  TEXT NOT NULL,
+    detail   TEXT NOT NULL CHECK (json_valid(detail))
+);
+CREATE INDEX audit_by_action ON audit (action, seq);
+CREATE INDEX audit_by_actor ON audit (actor, seq);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", V1_INITIAL),
     Migration(2, "kv_usage_and_deployments", V2_KV_USAGE_AND_DEPLOYMENTS),
     Migration(3, "jobs", V3_JOBS),
+    Migration(4, "tools_and_audit", V4_TOOLS_AND_AUDIT),
 )
 LATEST = len(MIGRATIONS)
 assert all(m.version == i for i, m in enumerate(MIGRATIONS, 1)), "versions are 1, 2, 3..."
