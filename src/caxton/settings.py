@@ -181,6 +181,22 @@ SPECS: Final[tuple[SettingSpec, ...]] = (
         optional=True,
     ),
     SettingSpec("examples", "bool", "deploy the bundled example agents at start"),
+    SettingSpec(
+        "tools.max_concurrent", "int", "tool calls one agent may have in flight", minimum=1
+    ),
+    SettingSpec(
+        "tools.calls_per_minute", "int", "tool calls one agent may start a minute", minimum=1
+    ),
+    SettingSpec(
+        "tools.timeout_s",
+        "float",
+        "longest a tool call may take, in seconds",
+        minimum=0,
+        exclusive_minimum=True,
+    ),
+    SettingSpec(
+        "tools.max_result_bytes", "int", "largest tool result an agent is given", minimum=1
+    ),
     SettingSpec("telemetry.metrics", "bool", "serve Prometheus metrics on /metrics"),
     SettingSpec(
         "telemetry.agent_series",
@@ -258,6 +274,19 @@ class LimitSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ToolSettings:
+    """Each agent's limits on MCP tool calls."""
+
+    max_concurrent: int = 4
+    calls_per_minute: int = 120
+    timeout_s: float = 30.0
+    max_result_bytes: int = MiB
+
+    def __post_init__(self) -> None:
+        _check_fields(self, "tools.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TelemetrySettings:
     """Metrics and the events they raise; traces and exporters follow the OTEL_* variables."""
 
@@ -301,6 +330,7 @@ class Settings:
     message_history: int = 10_000
     limits: LimitSettings = field(default_factory=LimitSettings)
     examples: bool = False
+    tools: ToolSettings = field(default_factory=ToolSettings)
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
     # The config file the values came from, if one was read.
     config_file: Path | None = None
@@ -311,6 +341,8 @@ class Settings:
         _check_fields(self, "")
         if not isinstance(self.limits, LimitSettings):
             raise ConfigError("limits", f"expected LimitSettings, got {self.limits!r}")
+        if not isinstance(self.tools, ToolSettings):
+            raise ConfigError("tools", f"expected ToolSettings, got {self.tools!r}")
         if not isinstance(self.telemetry, TelemetrySettings):
             raise ConfigError("telemetry", f"expected TelemetrySettings, got {self.telemetry!r}")
         _check_timeouts(self.invoke_timeout_s, "invoke_timeout_s", self.invoke_max_timeout_s)
@@ -369,9 +401,11 @@ class Settings:
         )
         limits = _table(values, "limits")
         telemetry = _table(values, "telemetry")
+        tools = _table(values, "tools")
         return cls(
             **values,
             limits=LimitSettings(**limits),
+            tools=ToolSettings(**tools),
             telemetry=TelemetrySettings(**telemetry),
             config_file=file_path,
             origins=origins,

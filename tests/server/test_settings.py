@@ -73,6 +73,10 @@ PRECEDENCE: dict[str, tuple[object, str, object]] = {
     "limits.fuel_per_message": (100, "200", 300),
     "limits.deadline_ms": (10, "20", 30),
     "examples": (True, "false", True),
+    "tools.max_concurrent": (2, "3", 5),
+    "tools.calls_per_minute": (10, "20", 30),
+    "tools.timeout_s": (1.5, "2.5", 3.5),
+    "tools.max_result_bytes": (1000, "2000", 3000),
     "telemetry.metrics": (False, "true", False),
     "telemetry.agent_series": (5, "6", 7),
     "telemetry.mailbox_warning": (0.5, "0.6", 0.7),
@@ -479,6 +483,12 @@ memory_bytes = 16777216
 fuel_per_message = 50000000
 deadline_ms = 500
 
+[tools]
+max_concurrent = 8
+calls_per_minute = 600
+timeout_s = 10
+max_result_bytes = 65536
+
 [telemetry]
 metrics = false
 agent_series = 20
@@ -505,6 +515,12 @@ spike_min_rate = 50
         "message_history": 500,
         "limits": {"memory_bytes": 16777216, "fuel_per_message": 50000000, "deadline_ms": 500},
         "examples": True,
+        "tools": {
+            "max_concurrent": 8,
+            "calls_per_minute": 600,
+            "timeout_s": 10.0,
+            "max_result_bytes": 65536,
+        },
         "telemetry": {
             "metrics": False,
             "agent_series": 20,

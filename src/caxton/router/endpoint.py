@@ -93,10 +93,10 @@ class Endpoint:
             self.logger.log(python_level, text, extra=extra)
 
     def tool_call(self, request: dict[str, Any], context: object) -> int:
-        # MCP tools arrive with their own issue; until then no agent may call one.
-        self.logger.warning(
-            "tool_call refused: no tools are configured", extra={"agent": self.name}
-        )
+        hook = self.router.on_tool_call
+        if hook is not None:
+            return hook(self.name, request, context)
+        self.logger.warning("tool_call refused: this host has no tools", extra={"agent": self.name})
         return Status.NOT_PERMITTED
 
     def register_capability(self, capability: dict[str, Any]) -> int:

@@ -76,6 +76,8 @@ class Router:
         self.on_capability: Callable[[str, dict[str, Any]], None] | None = None
         self.on_log: Callable[[str, LogLevel, str], None] | None = None
         self.on_error: Callable[[ErrorClass, str, str | None, Message | None], None] | None = None
+        # ABI `tool_call` (agent, request, message being handled) -> status; None refuses all.
+        self.on_tool_call: Callable[[str, Message, object], int] | None = None
         self.tracer: MessageTracer | None = None
         self.stats = RouterStats()
         self.conversations = conversations or ConversationManager(clock=clock)

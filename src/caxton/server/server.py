@@ -29,6 +29,7 @@ from caxton.server.logbook import Logbook
 from caxton.settings import Settings
 from caxton.store import Store
 from caxton.telemetry import Telemetry
+from caxton.tools import ToolCalls, ToolLimits
 
 log = logging.getLogger("caxton.server")
 
@@ -75,6 +76,9 @@ class Server:
             self.runtime.close()
             self.store.close()
             raise
+        tool_limits = ToolLimits(**dataclasses.asdict(settings.tools))
+        self.tools = ToolCalls(self.router, self.store, tool_limits, log_dir=data_dir / "tools")
+        self.telemetry.watch_tools(self.tools)
         self.gateway = Gateway(self.router)
         self.gateway.attach()
         self.jobs = JobRunner(self.store, self.gateway, retries=settings.job_retries)
@@ -93,6 +97,7 @@ class Server:
         """Recover the stored agents and start delivering; returns the agents started."""
         started = self.manager.recover()
         self.dispatcher.start()
+        self.tools.start()
         self.telemetry.start()
         self.started = True
         log.info("caxton %s: %d agents recovered, %d running", self.version,
@@ -105,6 +110,7 @@ class Server:
             return 0
         self.closed = True
         saved = self.manager.shutdown()
+        self.tools.close()
         self.dispatcher.stop()
         self.telemetry.close()
         log.info("caxton stopped: agents drained, %d queued messages saved", saved)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from caxton.router import Router
     from caxton.settings import TelemetrySettings
     from caxton.store.database import Database
+    from caxton.tools import ToolCalls
 
 
 class Telemetry:
@@ -79,6 +80,12 @@ class Telemetry:
                 )
         else:
             router.measure = False
+
+    def watch_tools(self, tools: ToolCalls) -> None:
+        """Spans for tool calls, and their counts and durations in the metrics."""
+        tools.tracer = self.tracer
+        if self.metrics is not None:
+            tools.on_call = self.metrics.observe_tool_call
 
     def start(self) -> None:
         self.watcher.start()

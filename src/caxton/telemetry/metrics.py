@@ -79,8 +79,18 @@ class Metrics:
             buckets=_SQLITE_BUCKETS,
             registry=self.registry,
         )
+        self.tool_calls = Histogram(
+            "caxton_tool_call_seconds",
+            "MCP tool calls by tool and outcome (ok, denied, rate-limited, invalid, timeout...)",
+            ["tool", "outcome"],
+            buckets=_HTTP_BUCKETS,
+            registry=self.registry,
+        )
         ProcessCollector(registry=self.registry)
         self.registry.register(_Collector(sources))
+
+    def observe_tool_call(self, tool: str, outcome: str, seconds: float) -> None:
+        self.tool_calls.labels(tool, outcome).observe(seconds)
 
     def observe_query(self, kind: str, seconds: float) -> None:
         self.sqlite.labels(kind).observe(seconds)
