@@ -332,6 +332,9 @@ class Settings:
     examples: bool = False
     tools: ToolSettings = field(default_factory=ToolSettings)
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
+    # MCP servers declared in the config file ([tools.servers.NAME] tables), by name;
+    # caxton.tools checks each (ToolServerSpec) when the server starts.
+    tool_servers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # The config file the values came from, if one was read.
     config_file: Path | None = None
     # Where each setting's value came from; absent means "default".
@@ -369,7 +372,7 @@ class Settings:
                 raise ConfigError(f"--{name.replace('_', '-')}", _unknown(name))
         if config_path is None and config_flag is not None:
             config_path = _path_of(config_flag, "--config")
-        file_path, file_values = _read_config(config_path, env)
+        file_path, file_values, tool_servers = _read_config(config_path, env)
 
         values: dict[str, Any] = {}
         origins: dict[str, Source] = {}
@@ -407,6 +410,7 @@ class Settings:
             limits=LimitSettings(**limits),
             tools=ToolSettings(**tools),
             telemetry=TelemetrySettings(**telemetry),
+            tool_servers=tool_servers,
             config_file=file_path,
             origins=origins,
         )
@@ -436,6 +440,10 @@ class Settings:
             for table in tables:
                 target = target.setdefault(table, {})
             target[key] = value
+        if self.tool_servers:
+            result["tools"]["servers"] = {
+                name: dict(table) for name, table in self.tool_servers.items()
+            }
         return result
 
     @property
@@ -612,8 +620,11 @@ def _label(spec: SettingSpec, origin: Source, file: Path | None) -> str:
 
 def _read_config(
     explicit: Path | None, env: Mapping[str, str]
-) -> tuple[Path | None, dict[str, object]]:
-    """The config file's path and its values by dotted name; (None, {}) if there is none."""
+) -> tuple[Path | None, dict[str, object], dict[str, dict[str, Any]]]:
+    """The config file's path, its values by dotted name, and its [tools.servers.NAME] tables.
+
+    (None, {}, {}) if there is none.
+    """
     if explicit is not None:
         path, named_by = explicit, "--config"
     elif env.get(CONFIG_ENV_VAR):
@@ -625,7 +636,7 @@ def _read_config(
         data = path.read_bytes()
     except FileNotFoundError:
         if not named_by:
-            return None, {}
+            return None, {}, {}
         raise ConfigError(
             named_by, f"config file {path} does not exist; create it or name another"
         ) from None
@@ -641,7 +652,30 @@ def _read_config(
     except tomllib.TOMLDecodeError as error:
         # The message ends with "(at line L, column C)".
         raise ConfigError(str(path), f"not valid TOML: {error}") from None
-    return path, _flatten(document, path)
+    servers = _tool_servers(document, path)
+    return path, _flatten(document, path), servers
+
+
+def _tool_servers(document: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """Takes `[tools.servers.NAME]` out of `document`: tables, each with a command or a url."""
+    tools = document.get("tools")
+    if not isinstance(tools, dict) or "servers" not in tools:
+        return {}
+    servers = tools.pop("servers")
+    if not isinstance(servers, dict):
+        raise ConfigError(
+            f"tools.servers (in {path})", f"expected tables, got {_describe(servers)}"
+        )
+    for name, table in servers.items():
+        label = f"tools.servers.{name} (in {path})"
+        if not isinstance(table, dict):
+            raise ConfigError(label, f"expected a table, got {_describe(table)}")
+        unknown = set(table) - {"command", "args", "env", "cwd", "url", "headers"}
+        if unknown:
+            raise ConfigError(label, f"unknown keys {', '.join(sorted(unknown))}")
+        if ("command" in table) == ("url" in table):
+            raise ConfigError(label, "needs exactly one of command (stdio) or url (http)")
+    return servers
 
 
 def _flatten(document: dict[str, Any], path: Path) -> dict[str, object]:

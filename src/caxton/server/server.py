@@ -29,7 +29,7 @@ from caxton.server.logbook import Logbook
 from caxton.settings import Settings
 from caxton.store import Store
 from caxton.telemetry import Telemetry
-from caxton.tools import ToolCalls, ToolLimits
+from caxton.tools import ToolCalls, ToolLimits, ToolServerSpec
 
 log = logging.getLogger("caxton.server")
 
@@ -78,6 +78,9 @@ class Server:
             raise
         tool_limits = ToolLimits(**dataclasses.asdict(settings.tools))
         self.tools = ToolCalls(self.router, self.store, tool_limits, log_dir=data_dir / "tools")
+        self._declared_tools = [
+            ToolServerSpec.declared(name, table) for name, table in settings.tool_servers.items()
+        ]
         self.telemetry.watch_tools(self.tools)
         self.gateway = Gateway(self.router)
         self.gateway.attach()
@@ -97,7 +100,7 @@ class Server:
         """Recover the stored agents and start delivering; returns the agents started."""
         started = self.manager.recover()
         self.dispatcher.start()
-        self.tools.start()
+        self.tools.start(self._declared_tools)
         self.telemetry.start()
         self.started = True
         log.info("caxton %s: %d agents recovered, %d running", self.version,

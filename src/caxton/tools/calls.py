@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -95,8 +95,19 @@ class ToolCalls:
 
     # ---- servers ----
 
-    def start(self) -> None:
-        """Connect to every stored server (each in the background)."""
+    def start(self, declared: Sequence[ToolServerSpec] = ()) -> None:
+        """Connect to every server: stored ones, and those the config file declares.
+
+        The file's servers replace stored ones of the same name; a server the file
+        declared before and no longer does is removed.
+        """
+        names = {spec.name for spec in declared}
+        for record in self._store.tool_servers.all():
+            if record.source == "config" and record.name not in names:
+                self._store.tool_servers.remove(record.name)
+                self._store.audit.append("config", "tool.server.remove", record.name, "ok", {})
+        for spec in declared:
+            self._store.tool_servers.put(spec.name, spec.transport, spec.to_spec(), "config")
         for record in self._store.tool_servers.all():
             self._connect(ToolServerSpec.from_record(record))
 

@@ -8,6 +8,7 @@ name is the `server` part of the `server/tool` names agents call tools by.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -86,8 +87,48 @@ class ToolServerSpec:
                     "cwd": self.cwd}  # fmt: skip
         return {"url": self.url, "headers": self.headers}
 
+    @classmethod
+    def declared(cls, name: str, table: Mapping[str, Any]) -> ToolServerSpec:
+        """A `[tools.servers.NAME]` table of the config file; errors name the key."""
+        try:
+            if "url" in table:
+                return cls.http(name, _text(table, "url"), headers=_texts(table, "headers"))
+            command = table.get("command")
+            # A command may be a list: ["mcp-server-time", "--local-timezone", "UTC"].
+            if isinstance(command, list):
+                if not command or not all(isinstance(part, str) for part in command):
+                    raise ConfigError("command", "must be a string or a list of strings")
+                command, args = command[0], [*command[1:], *table.get("args", [])]
+            else:
+                command, args = _text(table, "command"), table.get("args", [])
+            if not isinstance(args, list) or not all(isinstance(arg, str) for arg in args):
+                raise ConfigError("args", "must be a list of strings")
+            cwd = table.get("cwd")
+            if cwd is not None and not isinstance(cwd, str):
+                raise ConfigError("cwd", "must be a string")
+            return cls.stdio(name, command, args, env=_texts(table, "env"), cwd=cwd)
+        except ConfigError as error:
+            problem = str(error).split(": ", 1)[1]
+            raise ConfigError(f"tools.servers.{name}.{error.setting}", problem) from None
+
     def describe(self) -> str:
         """One line for people: the command line, or the URL."""
         if self.transport == "stdio":
             return " ".join([self.command or "", *self.args])
         return self.url or ""
+
+
+def _text(table: Mapping[str, Any], key: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(key, "must be a non-empty string")
+    return value
+
+
+def _texts(table: Mapping[str, Any], key: str) -> dict[str, str]:
+    value = table.get(key, {})
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ConfigError(key, "must be a table of strings")
+    return dict(value)
