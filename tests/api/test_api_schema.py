@@ -5,7 +5,7 @@ invalid ones; then the operations on one agent run again with the name of a
 real agent, so they reach past the 404. Streams (`follow=true`) are pinned
 off so that every request ends. The one 5xx allowed is the documented 504 of
 an invoke whose agent did not answer in time (a generated `timeout_s` may be
-1e-300 s).
+1e-300 s). `POST /tools/servers` alone is not fuzzed: it starts the command it is given.
 
 Driven through `operation.as_strategy()` and Hypothesis directly:
 schemathesis's pytest plugin (`from_fixture(...).parametrize()`) relies on a
@@ -54,6 +54,9 @@ CHECKS = [
 ]
 EXAMPLES_PER_MODE = 25
 TARGET = "target"
+# Not fuzzed: a generated `POST /tools/servers` would make the server run whatever command
+# it made up (or connect to any URL). tests/tools/test_tools_api.py sends it bad input instead.
+NOT_FUZZED = {("POST", "/api/v1/tools/servers")}
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +88,10 @@ def operations(live: Live) -> list[Operation]:
     found = []
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result.err()
-        found.append(result.ok())
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) not in NOT_FUZZED:
+            found.append(operation)
+    assert len(found) == len(list(schema.get_all_operations())) - len(NOT_FUZZED)
     return found
 
 

@@ -255,6 +255,13 @@ def test_every_answer_the_cli_parses_is_the_model_openapi_names_for_that_route(
         ("capability", "search", "translate"),
         ("events",),
         ("backup", "create"),
+        ("tool", "server", "add", "nowhere", "--url", "http://127.0.0.1:9/mcp"),
+        ("tool", "server", "list"),
+        ("tool", "list"),
+        ("tool", "grant", "talker", "nowhere/*"),
+        ("tool", "grants", "talker"),
+        ("tool", "revoke", "talker", "nowhere/*"),
+        ("tool", "server", "remove", "nowhere"),
     ):
         result = caxton(live, *args)
         assert result.exit_code == 0, (args, result.output)
@@ -286,6 +293,9 @@ def test_every_answer_the_cli_parses_is_the_model_openapi_names_for_that_route(
         ("post", jobs), ("get", jobs), ("get", f"{jobs}/{{job_id}}"),
         ("get", "/api/v1/capabilities"), ("post", "/api/v1/backups"),
         ("get", "/api/v1/events"),
+        ("post", "/api/v1/tools/servers"), ("get", "/api/v1/tools/servers"),
+        ("get", "/api/v1/tools"),
+        ("post", f"{agents}/{{name}}/tools"), ("get", f"{agents}/{{name}}/tools"),
     }  # fmt: skip
 
 

@@ -14,7 +14,7 @@ and `__pydantic_config__` as its settings; the CLI decodes them with msgspec.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 API_PREFIX = "/api/v1"
@@ -362,3 +362,107 @@ class ServerInfo:
     data_dir: str
     agents: int
     uptime_s: float
+
+
+# ---- tools ----
+
+ToolTransport = Literal["stdio", "http"]
+ToolServerState = Literal["connecting", "ready", "down"]
+
+
+@dataclass(kw_only=True)
+class ToolServerRequest:
+    """An MCP server to connect: `command` (and `args`, `env`) to run one, or a `url`."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = _REQUEST
+
+    name: str
+    """The `server` in `server/tool`: a-z first, then a-z 0-9 -, at most 63 characters"""
+    command: str | None = None
+    """The program to run, spoken to over its stdin and stdout (stdio)"""
+    args: list[str] = field(default_factory=list)
+    """The program's arguments"""
+    env: dict[str, str] = field(default_factory=dict)
+    """Environment variables set for the program"""
+    url: str | None = None
+    """An http(s) URL of a server speaking MCP's streamable HTTP, instead of a command"""
+
+
+@dataclass(kw_only=True)
+class ToolServer:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    name: str
+    transport: ToolTransport
+    source: Literal["api", "config"]
+    """Added through the API, or declared in the config file (which restores it at start)"""
+    command: str | None
+    """The program it runs (stdio)"""
+    args: list[str]
+    env_names: list[str]
+    """The environment variables set for it, by name (their values are not shown)"""
+    url: str | None
+    """Where it is reached (http)"""
+    state: ToolServerState
+    """connecting (no answer yet), ready, or down (reconnecting, with back-off)"""
+    tools: int
+    """How many tools it offers"""
+    connects: int
+    """Connections made so far (more than 1: it was reconnected)"""
+    last_error: str | None
+    """Why it is down, or why its last connection ended"""
+
+
+@dataclass(kw_only=True)
+class ToolServerList:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    items: list[ToolServer]
+    """By name"""
+
+
+@dataclass(kw_only=True)
+class Tool:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    name: str
+    """`server/tool`: what agents call it by, and what grants name"""
+    server: str
+    tool: str
+    """Its name on its server"""
+    description: str
+    input_schema: dict[str, Any]
+    """The JSON Schema its arguments must match"""
+
+
+@dataclass(kw_only=True)
+class ToolList:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    items: list[Tool]
+    """Of the servers that are or were connected, by name"""
+
+
+@dataclass(kw_only=True)
+class ToolGrantRequest:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _REQUEST
+
+    pattern: str
+    """`server/tool` for one tool, `server/*` for every tool of a server"""
+
+
+@dataclass(kw_only=True)
+class ToolGrant:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    agent: str
+    pattern: str
+
+
+@dataclass(kw_only=True)
+class ToolGrants:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    agent: str
+    patterns: list[str]
+    """What the agent may call, sorted; none: no tool at all (deny by default)"""

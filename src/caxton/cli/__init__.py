@@ -73,6 +73,10 @@ COMMANDS = {
         "Send ACL messages to agents, read recent ones, convert between representations.",
     ),
     "server": Lazy("caxton.cli.server:server", "Run a Caxton server, or check on one."),
+    "tool": Lazy(
+        "caxton.cli.tool:tool",
+        "Connect MCP tool servers, list their tools and grant agents the use of them.",
+    ),
 }
 
 

@@ -13,6 +13,7 @@ from caxton.tools.results import (
     ToolInfo,
     ToolNotFound,
     ToolResult,
+    ToolServerExists,
     ToolTimeout,
     ToolUnavailable,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "ToolLimits",
     "ToolNotFound",
     "ToolResult",
+    "ToolServerExists",
     "ToolServerSpec",
     "ToolTimeout",
     "ToolUnavailable",

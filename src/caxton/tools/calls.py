@@ -33,7 +33,14 @@ from opentelemetry import trace
 from caxton.router.conversations import PLATFORM
 from caxton.runtime import Status
 from caxton.tools.grants import Grants
-from caxton.tools.results import ServerStatus, ToolError, ToolInfo, ToolResult, ToolUnavailable
+from caxton.tools.results import (
+    ServerStatus,
+    ToolError,
+    ToolInfo,
+    ToolResult,
+    ToolServerExists,
+    ToolUnavailable,
+)
 from caxton.tools.specs import ToolServerSpec
 
 if TYPE_CHECKING:
@@ -88,6 +95,7 @@ class ToolCalls:
         self.on_call: Callable[[str, str, float], None] | None = None
         self._host: ToolHost | None = None
         self._lock = threading.Lock()
+        self._servers_lock = threading.Lock()
         self._in_flight: defaultdict[str, int] = defaultdict(int)
         self._recent: defaultdict[str, deque[float]] = defaultdict(deque)
         self._answers = concurrent.futures.ThreadPoolExecutor(1, "caxton-tool-answers")
@@ -112,14 +120,21 @@ class ToolCalls:
             self._connect(ToolServerSpec.from_record(record))
 
     def add_server(self, spec: ToolServerSpec, *, by: str = "operator") -> None:
-        self._store.tool_servers.put(spec.name, spec.transport, spec.to_spec(), "api")
-        self._connect(spec)
+        """Store and connect a new server; ToolServerExists if the name is taken."""
+        with self._servers_lock:  # the check and the insert as one step
+            if self._store.tool_servers.get(spec.name) is not None:
+                raise ToolServerExists(
+                    f"a tool server named {spec.name!r} exists; remove it first to change it"
+                )
+            self._store.tool_servers.put(spec.name, spec.transport, spec.to_spec(), "api")
+            self._connect(spec)
         self._store.audit.append(by, "tool.server.add", spec.name, "ok", {"to": spec.describe()})
 
     def remove_server(self, name: str, *, by: str = "operator") -> bool:
-        removed = self._store.tool_servers.remove(name)
-        if self._host is not None:
-            self._host.remove(name)
+        with self._servers_lock:
+            removed = self._store.tool_servers.remove(name)
+            if self._host is not None:
+                self._host.remove(name)
         if removed:
             self._store.audit.append(by, "tool.server.remove", name, "ok", {})
         return removed

@@ -18,6 +18,10 @@ class ToolError(Exception):
     outcome = "failed"
 
 
+class ToolServerExists(ValueError):
+    """A server of that name is configured already: remove it first to change it."""
+
+
 class ToolUnavailable(ToolError):
     outcome = "unavailable"
 
