@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from caxton.settings import ToolSettings
+from caxton.store import AuditRecord
 from caxton.tools import ToolServerSpec
 from conftest import ALLOC, wat
 from live import Live, live_server
@@ -95,6 +96,16 @@ def answer(live: Live, name: str) -> dict[str, Any]:
         time.sleep(0.02)  # polling the agent's log book
 
 
+def audited_calls(live: Live, count: int) -> list[AuditRecord]:
+    """The tool calls audited, once there are `count`: the audit is written after the answer,
+    off the agent's turn."""
+    deadline = time.monotonic() + DEADLINE_S
+    while len(found := live.server.store.audit.recent(10, action="tool.call")) < count:
+        assert time.monotonic() < deadline, found
+        time.sleep(0.02)  # polling the audit trail
+    return found
+
+
 def test_an_agent_gets_a_real_tools_result_as_an_inform(server: Live) -> None:
     call = {"tool": "time/get_current_time", "arguments": {"timezone": "Europe/Paris"},
             "reply_with": "t-1"}  # fmt: skip
@@ -106,7 +117,7 @@ def test_an_agent_gets_a_real_tools_result_as_an_inform(server: Live) -> None:
     assert got["x-caxton-tool"] == "time/get_current_time"
     assert got["content"]["structured"]["timezone"] == "Europe/Paris"
     assert got["content"]["content"][0]["type"] == "text"
-    [audited] = server.server.store.audit.recent(10, action="tool.call")
+    [audited] = audited_calls(server, 1)
     assert (audited.actor, audited.target, audited.outcome) == (
         "clock",
         "time/get_current_time",
@@ -119,11 +130,7 @@ def test_a_call_without_a_grant_is_refused_with_minus_4_and_audited(server: Live
     call = {"tool": "time/get_current_time", "arguments": {"timezone": "UTC"}, "reply_with": "t"}
     run(server, "nosy", call, grant="bad/*")  # a grant, but not for this server
     assert answer(server, "nosy") == {"refused": True}
-    deadline = time.monotonic() + DEADLINE_S
-    while not server.server.store.audit.recent(10, action="tool.call"):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)  # the audit is written off the agent's turn
-    [audited] = server.server.store.audit.recent(10, action="tool.call")
+    [audited] = audited_calls(server, 1)
     assert (audited.actor, audited.outcome) == ("nosy", "denied")
 
 
@@ -193,9 +200,5 @@ def test_calls_over_the_agents_limits_fail_without_reaching_the_server(server: L
     started = [tools.call("busy", {"tool": "bad/hang", "arguments": {}, "reply_with": str(n)}, None)
                for n in range(4)]  # fmt: skip
     assert started == [0, 0, 0, 0]  # the agent never blocks: every call is accepted
-    deadline = time.monotonic() + DEADLINE_S
-    while len(server.server.store.audit.recent(10, action="tool.call")) < 4:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)  # two hang until their timeout; two are refused at once
-    outcomes = sorted(r.outcome for r in server.server.store.audit.recent(10, action="tool.call"))
+    outcomes = sorted(record.outcome for record in audited_calls(server, 4))
     assert outcomes == ["rate-limited", "rate-limited", "timeout", "timeout"]

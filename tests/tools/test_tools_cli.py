@@ -99,7 +99,7 @@ def test_exit_codes_of_bad_server_input(live: Live) -> None:
     assert caxton(live, "tool", "server", "add", "remote", "--url", NOWHERE).exit_code == 0
     taken = caxton(live, "tool", "server", "add", "remote", "--", str(TIME_SERVER))
     assert taken.exit_code == 5
-    assert "exists already" in taken.stderr
+    assert "exists; remove it first" in taken.stderr
     assert "[tool-server-exists]" in taken.stderr
 
     bad_name = caxton(live, "tool", "server", "add", "Bad", "--", "x")
