@@ -334,7 +334,7 @@ class Settings:
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
     # MCP servers declared in the config file ([tools.servers.NAME] tables), by name;
     # caxton.tools checks each (ToolServerSpec) when the server starts.
-    tool_servers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    tool_servers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
     # The config file the values came from, if one was read.
     config_file: Path | None = None
     # Where each setting's value came from; absent means "default".
