@@ -670,7 +670,7 @@ def _tool_servers(document: dict[str, Any], path: Path) -> dict[str, dict[str, A
         label = f"tools.servers.{name} (in {path})"
         if not isinstance(table, dict):
             raise ConfigError(label, f"expected a table, got {_describe(table)}")
-        unknown = set(table) - {"command", "args", "env", "cwd", "url", "headers"}
+        unknown = set(table) - {"command", "args", "env", "cwd", "url", "headers", "allow"}
         if unknown:
             raise ConfigError(label, f"unknown keys {', '.join(sorted(unknown))}")
         if ("command" in table) == ("url" in table):

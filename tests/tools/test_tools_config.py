@@ -105,3 +105,43 @@ def test_a_bad_value_is_refused_when_the_server_is_built(
 ) -> None:
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         Server(settings(tmp_path, toml))
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://docs.python.org/3/library/", True),
+        ("https://docs.python.org/3/../../etc", False),
+        ("https://docs.python.org/%2e%2e/x", False),
+        ("https://docs.python.org@evil.example/", False),
+        ("https://docs.python.org.evil.example/", False),
+        ("https://docs.python.org\\@evil.example/", False),
+        ("http://docs.python.org/3/", False),
+    ],
+)
+def test_an_allow_list_takes_plain_values_that_match_its_globs(url: str, allowed: bool) -> None:
+    spec = ToolServerSpec.stdio("web", "mcp-server-fetch").allowing(
+        {"url": ["https://docs.python.org/*"]}
+    )
+    assert (spec.refusal({"url": url}) is None) is allowed
+    assert spec.refusal({"other": "anything"}) is None  # only the arguments it names
+
+
+def test_an_allow_list_in_the_config_file_is_kept(tmp_path: Path) -> None:
+    toml = """
+[tools.servers.web]
+command = "mcp-server-fetch"
+allow = { url = ["https://docs.python.org/*"] }
+"""
+    server = Server(settings(tmp_path, toml))
+    try:
+        [spec] = server._declared_tools
+        assert spec.allow == {"url": ("https://docs.python.org/*",)}
+        assert (
+            ToolServerSpec.from_record(
+                server.store.tool_servers.put("web", "stdio", spec.to_spec(), "config")
+            ).allow
+            == spec.allow
+        )
+    finally:
+        server.close()

@@ -59,6 +59,7 @@ def _view(status: ServerStatus, source: Source) -> ToolServer:
         command=spec.command,
         args=list(spec.args),
         env_names=sorted(spec.env),
+        allow={argument: list(patterns) for argument, patterns in spec.allow.items()},
         url=spec.url,
         state=_STATES.get(status.state, "down"),
         tools=status.tools,
@@ -92,7 +93,7 @@ def _spec(request: ToolServerRequest) -> ToolServerSpec:
                     f"{name}: only a server run by `command` has {name}; drop them for a url",
                     field=name,
                 )
-        return ToolServerSpec.http(request.name, request.url)
+        return ToolServerSpec.http(request.name, request.url).allowing(request.allow)
     _check_text("command", [request.command or ""])
     _check_text("args", request.args)
     for key, value in request.env.items():
@@ -111,7 +112,7 @@ def _spec(request: ToolServerRequest) -> ToolServerSpec:
         args=tuple(request.args),
         env=dict(request.env),
         url=request.url,
-    )
+    ).allowing(request.allow)
 
 
 def _check_text(name: str, values: list[str]) -> None:

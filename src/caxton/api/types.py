@@ -386,6 +386,9 @@ class ToolServerRequest:
     """Environment variables set for the program"""
     url: str | None = None
     """An http(s) URL of a server speaking MCP's streamable HTTP, instead of a command"""
+    allow: dict[str, list[str]] = field(default_factory=dict)
+    """Argument allow-lists: a string argument named here must match one of its glob
+    patterns (e.g. {"url": ["https://docs.python.org/*"]}), checked before each call"""
 
 
 @dataclass(kw_only=True)
@@ -400,6 +403,8 @@ class ToolServer:
     """The program it runs (stdio)"""
     args: list[str]
     env_names: list[str]
+    allow: dict[str, list[str]]
+    """Argument allow-lists, checked before each call"""
     """The environment variables set for it, by name (their values are not shown)"""
     url: str | None
     """Where it is reached (http)"""

@@ -58,12 +58,26 @@ def server() -> None:
     metavar="KEY=VALUE",
     help="An environment variable for COMMAND; may be repeated.",
 )
-def add(name: str, command: tuple[str, ...], url: str | None, env_pairs: tuple[str, ...]) -> None:
+@click.option(
+    "--allow",
+    "allow_pairs",
+    multiple=True,
+    metavar="ARGUMENT=PATTERN",
+    help="Only let calls through whose ARGUMENT matches the glob PATTERN; may be repeated.",
+)
+def add(
+    name: str,
+    command: tuple[str, ...],
+    url: str | None,
+    env_pairs: tuple[str, ...],
+    allow_pairs: tuple[str, ...],
+) -> None:
     """Add tool server NAME: run COMMAND (after `--`), or connect to --url.
 
     \b
       caxton tool server add time -- mcp-server-time --local-timezone UTC
       caxton tool server add search --url https://mcp.example.com/mcp
+      caxton tool server add web --allow 'url=https://docs.python.org/*' -- mcp-server-fetch
 
     The server runs COMMAND on its own machine, and connects in the
     background: `caxton tool server list` shows when it is ready. Exits 5 if
@@ -77,8 +91,9 @@ def add(name: str, command: tuple[str, ...], url: str | None, env_pairs: tuple[s
         name=name,
         command=command[0] if command else None,
         args=list(command[1:]),
-        env=dict(_pair(text) for text in env_pairs),
+        env=dict(_pair(text, "--env") for text in env_pairs),
         url=url,
+        allow=_allow(allow_pairs),
     )
     cli = context()
     added = cli.client().post("/tools/servers", ToolServer, body=request)
@@ -89,11 +104,18 @@ def add(name: str, command: tuple[str, ...], url: str | None, env_pairs: tuple[s
     click.echo("`caxton tool server list` shows when it is ready", err=True)
 
 
-def _pair(text: str) -> tuple[str, str]:
+def _pair(text: str, option: str) -> tuple[str, str]:
     key, equals, value = text.partition("=")
     if not equals or not key:
-        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="--env")
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint=option)
     return key, value
+
+
+def _allow(pairs: tuple[str, ...]) -> dict[str, list[str]]:
+    allow: dict[str, list[str]] = {}
+    for argument, pattern in (_pair(text, "--allow") for text in pairs):
+        allow.setdefault(argument, []).append(pattern)
+    return allow
 
 
 def _target(item: ToolServer) -> str:

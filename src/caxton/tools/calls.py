@@ -35,6 +35,7 @@ from caxton.runtime import Status
 from caxton.tools.grants import Grants
 from caxton.tools.results import (
     ServerStatus,
+    ToolArgumentsInvalid,
     ToolError,
     ToolInfo,
     ToolResult,
@@ -206,6 +207,9 @@ class ToolCalls:
             if host is None:
                 raise _unavailable(server)
             host.check(server, name, arguments)
+            refusal = host.refusal(server, arguments)
+            if refusal is not None:
+                raise ToolArgumentsInvalid(refusal)
         except ToolError as error:
             self._answers.submit(self._finish, call, error.outcome, None, str(error))
             return Status.OK

@@ -118,6 +118,11 @@ class ToolHost:
     def tools(self) -> list[ToolInfo]:
         return [tool for server in list(self._servers.values()) for tool in server.tools.values()]
 
+    def refusal(self, server: str, arguments: dict[str, Any]) -> str | None:
+        """Why `server`'s argument allow-lists refuse `arguments`, if they do."""
+        found = self._servers.get(server)
+        return None if found is None else found.spec.refusal(arguments)
+
     def has(self, server: str, tool: str) -> bool:
         found = self._servers.get(server)
         return found is not None and tool in found.tools

@@ -7,9 +7,11 @@ name is the `server` part of the `server/tool` names agents call tools by.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -31,6 +33,10 @@ class ToolServerSpec:
     cwd: str | None = None
     url: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Argument allow-lists: a string argument named here must match one of its glob
+    # patterns (`*` matches anything, `/` included), checked before the call. This is how
+    # a fetch tool is kept to some sites: {"url": ["https://docs.python.org/*"]}.
+    allow: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not SERVER_NAME.fullmatch(self.name):
@@ -74,25 +80,63 @@ class ToolServerSpec:
     def from_record(cls, record: ToolServerRecord) -> ToolServerSpec:
         spec = record.spec
         if record.transport == "stdio":
-            return cls.stdio(
+            found = cls.stdio(
                 record.name, spec["command"], spec.get("args", []),
                 env=spec.get("env") or {}, cwd=spec.get("cwd"),
             )  # fmt: skip
-        return cls.http(record.name, spec["url"], headers=spec.get("headers") or {})
+        else:
+            found = cls.http(record.name, spec["url"], headers=spec.get("headers") or {})
+        return found.allowing(spec.get("allow") or {})
+
+    def allowing(self, allow: Mapping[str, Any]) -> ToolServerSpec:
+        """This server with argument allow-lists; ConfigError naming `allow` if malformed."""
+        checked: dict[str, tuple[str, ...]] = {}
+        for argument, patterns in allow.items():
+            if not isinstance(patterns, list | tuple) or not all(
+                isinstance(pattern, str) and pattern for pattern in patterns
+            ):
+                raise ConfigError("allow", f"{argument}: must be a list of glob patterns")
+            checked[argument] = tuple(patterns)
+        return dataclasses.replace(self, allow=checked)
+
+    def refusal(self, arguments: Mapping[str, Any]) -> str | None:
+        """Why the allow-lists refuse `arguments`, or None when they pass.
+
+        A glob sees the text, not what a server makes of it: `https://a/ok/../secret`
+        matches `https://a/ok/*` and fetches /secret. So an allow-listed value must
+        also be plain: no dot segments (also %-encoded), no backslashes, no user
+        part in a URL (`https://a@b/` goes to b).
+        """
+        for argument, patterns in self.allow.items():
+            value = arguments.get(argument)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not _plain(value):
+                return f"{argument}: {value!r} is not allowed for {self.name} (not a plain value)"
+            if not any(fnmatchcase(value, p) for p in patterns):
+                return (
+                    f"{argument}: {value!r} is not allowed for {self.name} ({', '.join(patterns)})"
+                )
+        return None
 
     def to_spec(self) -> dict[str, Any]:
-        """The transport's part, as the store keeps it."""
+        """The transport's part, and the allow-lists, as the store keeps them."""
+        allow = {argument: list(patterns) for argument, patterns in self.allow.items()}
         if self.transport == "stdio":
             return {"command": self.command, "args": list(self.args), "env": self.env,
-                    "cwd": self.cwd}  # fmt: skip
-        return {"url": self.url, "headers": self.headers}
+                    "cwd": self.cwd, "allow": allow}  # fmt: skip
+        return {"url": self.url, "headers": self.headers, "allow": allow}
 
     @classmethod
     def declared(cls, name: str, table: Mapping[str, Any]) -> ToolServerSpec:
         """A `[tools.servers.NAME]` table of the config file; errors name the key."""
         try:
+            allow = table.get("allow", {})
+            if not isinstance(allow, dict):
+                raise ConfigError("allow", "must be a table of argument = [patterns]")
             if "url" in table:
-                return cls.http(name, _text(table, "url"), headers=_texts(table, "headers"))
+                http = cls.http(name, _text(table, "url"), headers=_texts(table, "headers"))
+                return http.allowing(allow)
             command = table.get("command")
             # A command may be a list: ["mcp-server-time", "--local-timezone", "UTC"].
             if isinstance(command, list):
@@ -106,7 +150,8 @@ class ToolServerSpec:
             cwd = table.get("cwd")
             if cwd is not None and not isinstance(cwd, str):
                 raise ConfigError("cwd", "must be a string")
-            return cls.stdio(name, command, args, env=_texts(table, "env"), cwd=cwd)
+            stdio = cls.stdio(name, command, args, env=_texts(table, "env"), cwd=cwd)
+            return stdio.allowing(allow)
         except ConfigError as error:
             problem = str(error).split(": ", 1)[1]
             raise ConfigError(f"tools.servers.{name}.{error.setting}", problem) from None
@@ -132,3 +177,14 @@ def _texts(table: Mapping[str, Any], key: str) -> dict[str, str]:
     ):
         raise ConfigError(key, "must be a table of strings")
     return dict(value)
+
+
+def _plain(value: str) -> bool:
+    """No dot segments (`.`, `..`, also %-encoded), backslashes or URL user parts."""
+    if "\\" in value or "%2e" in value.lower() or "%5c" in value.lower():
+        return False
+    parts = urlsplit(value)
+    if parts.scheme and parts.netloc and "@" in parts.netloc:
+        return False
+    path = parts.path if parts.scheme else value
+    return not any(segment in (".", "..") for segment in path.split("/"))
