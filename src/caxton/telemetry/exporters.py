@@ -58,23 +58,34 @@ def span_exporter(env: Mapping[str, str], name: str) -> SpanExporter:
 
 
 def _otlp_span_exporter(env: Mapping[str, str]) -> SpanExporter:
-    # The exporters read the rest (headers, certificates, timeouts, compression)
-    # from the OTEL_EXPORTER_OTLP_* variables themselves.
-    traces = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-    base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    if protocol(env, "TRACES") == "grpc":
+    chosen, endpoint = _otlp_target(env, "TRACES")
+    if chosen == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter as GrpcExporter,
         )
 
-        return GrpcExporter(endpoint=traces or base)
+        return GrpcExporter(endpoint=endpoint)
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
         OTLPSpanExporter as HttpExporter,
     )
 
-    if traces is None and base is not None:
-        traces = base.rstrip("/") + "/v1/traces"
-    return HttpExporter(endpoint=traces)
+    return HttpExporter(endpoint=endpoint)
+
+
+def _otlp_target(env: Mapping[str, str], signal: str) -> tuple[str, str | None]:
+    """The protocol for `signal` (TRACES, METRICS), and its endpoint as that exporter wants it.
+
+    The exporters read the rest (headers, certificates, timeouts, compression)
+    from the OTEL_EXPORTER_OTLP_* variables themselves.
+    """
+    own = env.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")
+    base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    chosen = protocol(env, signal)
+    if chosen == "grpc":
+        return chosen, own or base
+    if own is None and base is not None:  # over HTTP, each signal has its own path
+        own = base.rstrip("/") + f"/v1/{signal.lower()}"
+    return chosen, own
 
 
 def metric_exporter_name(env: Mapping[str, str]) -> str | None:
@@ -98,21 +109,18 @@ def metric_exporter(env: Mapping[str, str]) -> MetricExporter | None:
         return None
     if name == "console":
         return ConsoleMetricExporter()
-    metrics = env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-    base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    if protocol(env, "METRICS") == "grpc":
+    chosen, endpoint = _otlp_target(env, "METRICS")
+    if chosen == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
             OTLPMetricExporter as GrpcExporter,
         )
 
-        return GrpcExporter(endpoint=metrics or base)
+        return GrpcExporter(endpoint=endpoint)
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
         OTLPMetricExporter as HttpExporter,
     )
 
-    if metrics is None and base is not None:
-        metrics = base.rstrip("/") + "/v1/metrics"
-    return HttpExporter(endpoint=metrics)
+    return HttpExporter(endpoint=endpoint)
 
 
 def interval_s(env: Mapping[str, str]) -> float:
