@@ -19,6 +19,8 @@ from caxton.runtime import (
     RuntimeConfig,
     Sandbox,
 )
+from caxton.store import Store
+from clocks import Clock
 from live import Live, live_server
 from toolchain import EXAMPLE_AGENTS, EXAMPLES, build_c_agent
 
@@ -57,6 +59,19 @@ class RecordingHost:
 
     def texts(self) -> list[str]:
         return [text for _, text in self.logs]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock at 1000.0 that moves only when a test sets `now` (tests/clocks.py)."""
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
+    """A real SQLite store in the test's directory, on `clock`."""
+    with Store.open(tmp_path, clock=clock) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -1,37 +1,25 @@
-"""The audit log: appended in order, read back filtered, never rewritten, kept across restarts."""
+"""The audit log: appended in order, read back filtered, never rewritten, kept across restarts.
+
+And chained by hash: `verify` finds records changed, removed or forged behind the triggers,
+`export` writes them all out.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import sqlite3
 import threading
-from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from caxton.store import AuditRecord, Store
-
-
-class Clock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
-    with Store.open(tmp_path, clock=clock) as opened:
-        yield opened
+from caxton.store.audit import chain_hash
+from clocks import Clock
 
 
 def _fill(store: Store, clock: Clock) -> None:
@@ -54,9 +42,11 @@ def test_append_returns_the_seq_and_reads_back_whole(store: Store) -> None:
     seq = store.audit.append("echo", "tool.call", "files/read", "ok", detail)
     assert seq == 1
     assert store.audit.append("echo", "tool.call", "files/read", "failed", {}) == 2
+    first = chain_hash("", 1, 1000.0, "echo", "tool.call", "files/read", "ok", detail)
+    second = chain_hash(first, 2, 1000.0, "echo", "tool.call", "files/read", "failed", {})
     assert store.audit.recent() == [
-        AuditRecord(1, 1000.0, "echo", "tool.call", "files/read", "ok", detail),
-        AuditRecord(2, 1000.0, "echo", "tool.call", "files/read", "failed", {}),
+        AuditRecord(1, 1000.0, "echo", "tool.call", "files/read", "ok", detail, "", first),
+        AuditRecord(2, 1000.0, "echo", "tool.call", "files/read", "failed", {}, first, second),
     ]
 
 
@@ -161,3 +151,256 @@ def test_the_log_survives_reopening_and_seq_goes_on(tmp_path: Path, clock: Clock
         assert again.audit.recent() == before
         assert again.audit.count("tool.call") == 3
         assert again.audit.append("operator", "tool.server.remove", "files", "ok", {}) == 7
+
+
+# ---- the hash chain ----
+
+
+def _attack(store: Store, *statements: str, parameters: tuple[object, ...] = ()) -> None:
+    """Someone with the file: drop the triggers, run `statements` on a connection of their own."""
+    with closing(sqlite3.connect(store.db.path, isolation_level=None)) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DROP TRIGGER IF EXISTS audit_no_update")
+        conn.execute("DROP TRIGGER IF EXISTS audit_no_delete")
+        for statement in statements:
+            conn.execute(statement, parameters if "?" in statement else ())
+        conn.execute("COMMIT")
+
+
+def _hash_of(store: Store, seq: int) -> str:
+    [record] = [r for r in store.audit.recent(1000) if r.seq == seq]
+    assert record.hash is not None
+    return record.hash
+
+
+FORGED = "f" * 64
+CHANGED = "hash does not match its content: changed"
+UNLINKED = "a record before it was removed or changed, or this one inserted out of order"
+
+
+def test_each_record_chains_to_the_one_before(store: Store, clock: Clock) -> None:
+    _fill(store, clock)
+    records = store.audit.recent()
+    assert records[0].prev_hash == ""
+    for before, record in zip([None, *records], records, strict=False):
+        assert record.prev_hash == (before.hash if before else "")
+        assert record.hash == chain_hash(
+            record.prev_hash or "",
+            record.seq,
+            record.at,
+            record.actor,
+            record.action,
+            record.target,
+            record.outcome,
+            record.detail,
+        )
+        assert record.hash is not None
+        assert len(record.hash) == 64
+    assert len({r.hash for r in records}) == len(records)
+
+
+def test_the_hash_is_sha256_of_prev_hash_and_sorted_json() -> None:
+    fields = b'{"action":"a","actor":"b","at":1.5,"detail":{"x":1,"y":[2]},'
+    fields += b'"outcome":"ok","seq":3,"target":"t"}'
+    expected = hashlib.sha256(b"prev" + fields).hexdigest()
+    assert chain_hash("prev", 3, 1.5, "b", "a", "t", "ok", {"y": [2], "x": 1}) == expected
+
+
+def test_a_detail_is_hashed_as_it_reads_back(store: Store) -> None:
+    store.audit.append("echo", "tool.call", "files/read", "ok", {"args": ("a", 1), "z": 1, "a": 2})
+    [record] = store.audit.recent()
+    assert record.detail == {"args": ["a", 1], "z": 1, "a": 2}
+    assert store.audit.verify() == []
+
+
+def test_verify_is_clean_on_an_untouched_log(tmp_path: Path, clock: Clock) -> None:
+    with Store.open(tmp_path, clock=clock) as store:
+        assert store.audit.verify() == []
+        _fill(store, clock)
+        assert store.audit.verify() == []
+    with Store.open(tmp_path, clock=clock) as again:
+        again.audit.append("operator", "tool.server.remove", "files", "ok", {})
+        assert again.audit.verify() == []
+        assert again.audit.recent()[-1].prev_hash == _hash_of(again, 6)
+
+
+def test_a_changed_detail_is_found(store: Store, clock: Clock) -> None:
+    _fill(store, clock)
+    _attack(store, """UPDATE audit SET detail = '{"ms": 3000}' WHERE seq = 3""")
+    assert store.audit.recent()[2].detail == {"ms": 3000}
+    assert store.audit.verify() == [f"seq 3: {CHANGED}"]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("at", "999.0"),
+        ("actor", "'operator'"),
+        ("target", "'files/write'"),
+        ("action", "'tool.grant'"),
+        ("outcome", "'ok'"),
+    ],
+)
+def test_any_changed_field_is_found(store: Store, clock: Clock, column: str, value: str) -> None:
+    _fill(store, clock)
+    _attack(store, f"UPDATE audit SET {column} = {value} WHERE seq = 4")
+    assert store.audit.verify() == [f"seq 4: {CHANGED}"]
+
+
+def test_a_changed_and_rehashed_record_breaks_the_next_link(store: Store, clock: Clock) -> None:
+    _fill(store, clock)
+    record = store.audit.recent()[2]
+    rehashed = chain_hash(
+        record.prev_hash or "", 3, record.at, "echo", "tool.call", "files/read", "failed", {}
+    )
+    _attack(
+        store,
+        "UPDATE audit SET outcome = 'failed', detail = '{}', hash = ? WHERE seq = 3",
+        parameters=(rehashed,),
+    )
+    assert store.audit.verify() == [
+        f"seq 4: prev_hash does not match the hash of seq 3: {UNLINKED}"
+    ]
+
+
+def test_a_deleted_middle_record_is_found(store: Store, clock: Clock) -> None:
+    _fill(store, clock)
+    _attack(store, "DELETE FROM audit WHERE seq = 3")
+    assert store.audit.verify() == [
+        "seq 3 missing before seq 4: removed",
+        f"seq 4: prev_hash does not match the hash of seq 2: {UNLINKED}",
+    ]
+
+
+def test_a_deleted_first_record_is_found(store: Store, clock: Clock) -> None:
+    _fill(store, clock)
+    _attack(store, "DELETE FROM audit WHERE seq = 1")
+    assert store.audit.verify() == [
+        "seq 1 missing before seq 2: removed",
+        f"seq 2: prev_hash does not match the hash of the start of the log: {UNLINKED}",
+    ]
+
+
+def test_a_deleted_last_record_shows_only_once_another_follows(store: Store, clock: Clock) -> None:
+    """The limit `verify` documents: nothing points at the last record."""
+    _fill(store, clock)
+    _attack(store, "DELETE FROM audit WHERE seq = 6")
+    assert store.audit.verify() == []
+    assert store.audit.append("operator", "tool.grant", "echo", "ok", {}) == 7
+    assert store.audit.recent()[-1].prev_hash == _hash_of(store, 5)
+    assert store.audit.verify() == ["seq 6 missing before seq 7: removed"]
+
+
+def test_a_forged_record_in_place_of_a_deleted_one_is_found(store: Store, clock: Clock) -> None:
+    _fill(store, clock)
+    _attack(
+        store,
+        "DELETE FROM audit WHERE seq = 3",
+        "INSERT INTO audit (seq, at, actor, action, target, outcome, detail, prev_hash, hash)"
+        f" VALUES (3, 1003.0, 'echo', 'tool.call', 'files/read', 'denied', '{{}}', ?, '{FORGED}')",
+        parameters=(_hash_of(store, 2),),
+    )
+    assert store.audit.recent()[2].outcome == "denied"
+    assert store.audit.verify() == [
+        f"seq 3: {CHANGED}",
+        f"seq 4: prev_hash does not match the hash of seq 3: {UNLINKED}",
+    ]
+
+
+def test_a_forged_record_out_of_order_is_found(store: Store, clock: Clock) -> None:
+    _fill(store, clock)
+    _attack(
+        store,
+        "INSERT INTO audit (seq, at, actor, action, target, outcome, detail, prev_hash, hash)"
+        f" VALUES (10, 900.0, 'operator', 'tool.grant', 'ping', 'ok', '{{}}', ?, '{FORGED}')",
+        parameters=(_hash_of(store, 6),),
+    )
+    problems = ["seq 7 to 9 missing before seq 10: removed", f"seq 10: {CHANGED}"]
+    assert store.audit.verify() == problems
+    # Appends go on after it, and the problems stay found.
+    assert store.audit.append("operator", "tool.revoke", "ping", "ok", {}) == 11
+    assert store.audit.verify() == problems
+
+
+def test_a_forged_record_without_a_hash_is_found(store: Store, clock: Clock) -> None:
+    _fill(store, clock)
+    _attack(
+        store,
+        "INSERT INTO audit (at, actor, action, target, outcome, detail)"
+        " VALUES (1007.0, 'operator', 'tool.grant', 'ping', 'ok', '{}')",
+    )
+    assert store.audit.verify() == ["seq 7 has no hash after the chain began: inserted or changed"]
+
+
+def test_swapped_records_are_found(store: Store, clock: Clock) -> None:
+    _fill(store, clock)
+    fields = "at, actor, action, target, outcome, detail"
+    _attack(
+        store,
+        f"CREATE TEMP TABLE saved AS SELECT seq, {fields} FROM audit WHERE seq IN (2, 4)",
+        *(
+            f"UPDATE audit SET ({fields}) = (SELECT {fields} FROM saved WHERE seq = {other})"
+            f" WHERE seq = {seq}"
+            for seq, other in ((2, 4), (4, 2))
+        ),
+    )
+    records = store.audit.recent()
+    assert (records[1].actor, records[3].actor) == ("ping", "operator")
+    assert store.audit.verify() == [f"seq 2: {CHANGED}", f"seq 4: {CHANGED}"]
+
+
+def test_records_before_the_chain_have_no_hash_and_the_chain_starts_after(
+    store: Store, clock: Clock
+) -> None:
+    """As in a database migrated from version 4: its records keep NULL hashes."""
+    with store.db.write() as conn:
+        conn.executemany(
+            "INSERT INTO audit (at, actor, action, target, outcome, detail)"
+            " VALUES (?, 'echo', 'tool.call', 'files/read', 'ok', '{}')",
+            [(1.0,), (2.0,)],
+        )
+    _fill(store, clock)
+    records = store.audit.recent()
+    assert [(r.prev_hash, r.hash) for r in records[:2]] == [(None, None), (None, None)]
+    assert records[2].prev_hash == ""
+    assert store.audit.verify() == []
+    _attack(store, "DELETE FROM audit WHERE seq = 1")
+    assert store.audit.verify() == ["seq 1 missing before seq 2: removed"]
+
+
+# ---- export ----
+
+
+def test_export_writes_every_record_as_one_json_object_a_line(
+    store: Store, clock: Clock, tmp_path: Path
+) -> None:
+    assert store.audit.export(tmp_path / "empty.jsonl") == 0
+    assert (tmp_path / "empty.jsonl").read_bytes() == b""
+    _fill(store, clock)
+    path = tmp_path / "audit.jsonl"
+    assert store.audit.export(path) == 6
+    lines = path.read_bytes().splitlines()
+    assert len(lines) == 6
+    assert path.read_bytes().endswith(b"\n")
+    exported = [orjson.loads(line) for line in lines]
+    assert all(isinstance(entry, dict) for entry in exported)
+    assert [AuditRecord(**entry) for entry in exported] == store.audit.recent()
+    assert set(exported[0]) == {
+        "seq",
+        "at",
+        "actor",
+        "action",
+        "target",
+        "outcome",
+        "detail",
+        "prev_hash",
+        "hash",
+    }
+    assert exported[3]["detail"] == {}
+    assert exported[4]["detail"] == {"after_s": 30.0}
+    # A path as a string, and an open binary file, work too; an export replaces the file.
+    assert store.audit.export(str(path)) == 6
+    assert path.read_bytes().splitlines() == lines
+    buffer = io.BytesIO()
+    assert store.audit.export(buffer) == 6
+    assert buffer.getvalue().splitlines() == lines

@@ -5,13 +5,13 @@ from __future__ import annotations
 import itertools
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from caxton.store import JOB_STATES, JobRecord, JobStateError, Store, UnknownJob
+from clocks import Clock
 
 REQUEST: dict[str, Any] = {
     "performative": "request",
@@ -20,27 +20,6 @@ REQUEST: dict[str, Any] = {
     "content": {"text": "hi", "n": [1, 2.5, None]},
 }
 REPLY: dict[str, Any] = {"performative": "inform", "sender": "echo", "content": {"text": "hi"}}
-
-
-class Clock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
-    with Store.open(tmp_path, clock=clock) as opened:
-        yield opened
 
 
 def test_a_job_is_created_submitted_and_read_back(store: Store) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from caxton.store import DATABASE_FILE, LATEST, MIGRATIONS, Store
+from caxton.store.audit import chain_hash
 from caxton.store.migrations import migrate, schema_version
 
 MODULE = b"\x00asm\x01\x00\x00\x00sample"
@@ -76,8 +77,7 @@ def _sample_v3(conn: sqlite3.Connection) -> None:
     )
 
 
-def _sample_v4(conn: sqlite3.Connection) -> None:
-    _sample_v3(conn)  # version 4 adds the tool and audit tables only.
+def _sample_tools(conn: sqlite3.Connection) -> None:
     conn.execute(
         "INSERT INTO tool_servers (name, transport, spec, source, created_at, updated_at)"
         " VALUES ('files', 'stdio', '{\"command\":\"mcp-files\",\"args\":[]}', 'config',"
@@ -87,9 +87,27 @@ def _sample_v4(conn: sqlite3.Connection) -> None:
         "INSERT INTO tool_grants (agent_name, pattern, granted_at, granted_by)"
         " VALUES ('echo', 'files/*', 8.0, 'operator')"
     )
+
+
+def _sample_v4(conn: sqlite3.Connection) -> None:
+    _sample_v3(conn)  # version 4 adds the tool and audit tables only.
+    _sample_tools(conn)
     conn.execute(
         "INSERT INTO audit (at, actor, action, target, outcome, detail)"
         " VALUES (9.0, 'echo', 'tool.call', 'files/read', 'ok', '{\"ms\":3}')"
+    )
+
+
+AUDIT_HASH = chain_hash("", 1, 9.0, "echo", "tool.call", "files/read", "ok", {"ms": 3})
+
+
+def _sample_v5(conn: sqlite3.Connection) -> None:
+    _sample_v3(conn)  # version 5 chains the audit records by hash.
+    _sample_tools(conn)
+    conn.execute(
+        "INSERT INTO audit (at, actor, action, target, outcome, detail, prev_hash, hash)"
+        " VALUES (9.0, 'echo', 'tool.call', 'files/read', 'ok', '{\"ms\":3}', '', ?)",
+        (AUDIT_HASH,),
     )
 
 
@@ -98,6 +116,7 @@ SAMPLES: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: _sample_v2,
     3: _sample_v3,
     4: _sample_v4,
+    5: _sample_v5,
 }
 
 
@@ -169,7 +188,7 @@ def test_a_database_created_at_each_version_migrates_to_the_latest(
 
 
 def _check_tools_and_audit(store: Store, version: int) -> None:
-    """Version 4's sample is found after migrating; tools and audit work from any version."""
+    """Versions 4 and 5's samples are found after migrating; tools and audit work from any."""
     if version < 4:
         assert store.tool_servers.all() == []
         assert store.tool_grants.all() == []
@@ -185,11 +204,20 @@ def _check_tools_and_audit(store: Store, version: int) -> None:
         [call] = store.audit.recent()
         assert (call.seq, call.at, call.actor, call.action) == (1, 9.0, "echo", "tool.call")
         assert (call.target, call.outcome, call.detail) == ("files/read", "ok", {"ms": 3})
+        # Version 5 did not backfill: a record from before it has no hash.
+        expected = (None, None) if version == 4 else ("", AUDIT_HASH)
+        assert (call.prev_hash, call.hash) == expected
     store.tool_servers.put("search", "http", {"url": "http://localhost:9/mcp"}, "api")
     assert store.tool_grants.grant("echo", "search/query", by="operator")
     assert "search/query" in store.tool_grants.for_agent("echo")
     seq = store.audit.append("operator", "tool.grant", "echo", "ok", {})
     assert seq == store.audit.count()
+    # The chain starts (or goes on) with it, and holds.
+    newest = store.audit.recent(1)[0]
+    assert newest.prev_hash == (AUDIT_HASH if version >= 5 else "")
+    assert store.audit.verify() == []
+    with store.db.write() as conn, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE audit SET hash = NULL")
 
 
 def test_migrating_a_database_at_the_latest_version_changes_nothing(tmp_path: Path) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from caxton.store import GrantRecord, Store, ToolServerRecord
+from clocks import Clock
 
 STDIO: dict[str, Any] = {
     "command": "mcp-files",
@@ -19,27 +19,6 @@ STDIO: dict[str, Any] = {
     "cwd": None,
 }
 HTTP: dict[str, Any] = {"url": "https://tools.example/mcp", "headers": {"X-Team": "blue"}}
-
-
-class Clock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
-    with Store.open(tmp_path, clock=clock) as opened:
-        yield opened
 
 
 # ---- servers ----

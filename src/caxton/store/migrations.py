@@ -198,9 +198,9 @@ CREATE INDEX jobs_by_agent ON jobs (agent_name, created_at, id);
 # - Grants have no foreign key to agents: an operator may grant before the
 #   agent is deployed, and a redeploy (a new agent id) keeps them. Nor to
 #   servers: a server removed and added again finds its grants as they were.
-# - `audit` is append-only, enforced by triggers as for `transitions`; a later
-#   migration that chains the rows by hash drops and recreates the triggers
-#   around its backfill. Each index ends in `seq`, so the newest rows of one
+# - `audit` is append-only, enforced by triggers as for `transitions`; version
+#   5 chains the rows written after it by hash (without a backfill, so the
+#   triggers stay). Each index ends in `seq`, so the newest rows of one
 #   action or one actor read straight from it.
 V4_TOOLS_AND_AUDIT = """
 CREATE TABLE tool_servers (
@@ -243,11 +243,27 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
+# Version 5: the audit log chained by hash. Each record written from now on
+# carries `prev_hash` (the hash of the record before it, '' for the first) and
+# `hash` = sha256 of prev_hash + the canonical JSON of its fields, computed by
+# `AuditLog.append` (caxton.store.audit) in the transaction that inserts it.
+# Records that predate this version are NOT backfilled: SQLite has no sha256
+# in SQL (the amalgamation Python links has none), and computing it here would
+# need a Python function registered on the migrating connection. They keep
+# NULL in both columns, the chain starts at the first record that has a hash
+# (its prev_hash is ''), and `AuditLog.verify` checks the older ones only for
+# gaps in seq. As nothing is updated, the append-only triggers stay in place.
+V5_AUDIT_HASH_CHAIN = """
+ALTER TABLE audit ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit ADD COLUMN hash TEXT;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", V1_INITIAL),
     Migration(2, "kv_usage_and_deployments", V2_KV_USAGE_AND_DEPLOYMENTS),
     Migration(3, "jobs", V3_JOBS),
     Migration(4, "tools_and_audit", V4_TOOLS_AND_AUDIT),
+    Migration(5, "audit_hash_chain", V5_AUDIT_HASH_CHAIN),
 )
 LATEST = len(MIGRATIONS)
 assert all(m.version == i for i, m in enumerate(MIGRATIONS, 1)), "versions are 1, 2, 3..."
