@@ -262,6 +262,9 @@ def test_every_answer_the_cli_parses_is_the_model_openapi_names_for_that_route(
         ("tool", "grants", "talker"),
         ("tool", "revoke", "talker", "nowhere/*"),
         ("tool", "server", "remove", "nowhere"),
+        ("audit", "list"),
+        ("audit", "verify"),
+        ("audit", "export"),
     ):
         result = caxton(live, *args)
         assert result.exit_code == 0, (args, result.output)
@@ -296,6 +299,7 @@ def test_every_answer_the_cli_parses_is_the_model_openapi_names_for_that_route(
         ("post", "/api/v1/tools/servers"), ("get", "/api/v1/tools/servers"),
         ("get", "/api/v1/tools"),
         ("post", f"{agents}/{{name}}/tools"), ("get", f"{agents}/{{name}}/tools"),
+        ("get", "/api/v1/audit"), ("get", "/api/v1/audit/verify"),
     }  # fmt: skip
 
 

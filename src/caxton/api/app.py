@@ -14,7 +14,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from pydantic import TypeAdapter
 
 from caxton import __version__
-from caxton.api import agents, health, invocation, messages, problems, tools
+from caxton.api import agents, audit, health, invocation, messages, problems, tools
 from caxton.api.types import API_PREFIX, CLI_VERSION_HEADER, VERSION_HEADER, AclMessage, Problem
 from caxton.server.server import Server
 from caxton.telemetry import CONTENT_TYPE
@@ -49,7 +49,7 @@ def create_app(
     app.state.server = server
     problems.install(app)
     app.include_router(health.probes)
-    for module in (health, agents, invocation, messages, tools):
+    for module in (health, agents, invocation, messages, tools, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     app.middleware("http")(_observed(server))
     if server.telemetry.metrics is not None:

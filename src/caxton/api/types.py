@@ -471,3 +471,50 @@ class ToolGrants:
     agent: str
     patterns: list[str]
     """What the agent may call, sorted; none: no tool at all (deny by default)"""
+
+
+# ---- audit ----
+
+
+@dataclass(kw_only=True)
+class AuditEntry:
+    """One record of the audit log: who did what to which target, and how it ended."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    seq: int
+    """Its place in the log: 1 first, never reused"""
+    at: float
+    """Unix seconds"""
+    actor: str
+    """Who did it: an agent's name, or operator"""
+    action: str
+    """tool.call, tool.grant, tool.revoke, tool.server.add, tool.server.remove..."""
+    target: str
+    """What it was done to, such as server/tool or an agent's name"""
+    outcome: str
+    """ok, denied, failed, timeout, invalid, rate-limited..."""
+    detail: dict[str, Any]
+    """What else the layer that wrote it recorded"""
+    hash: str | None
+    """Its hash in the tamper-evident chain; null for records older than the chain"""
+
+
+@dataclass(kw_only=True)
+class AuditList:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    items: list[AuditEntry]
+    """Newest last"""
+
+
+@dataclass(kw_only=True)
+class AuditVerification:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    ok: bool
+    """True when the chain is intact: no problems"""
+    records: int
+    """How many records there are"""
+    problems: list[str]
+    """What is wrong, each naming the seq of a record"""

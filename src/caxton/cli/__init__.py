@@ -34,6 +34,10 @@ COMMANDS = {
         "caxton.cli.agent:agent",
         "Deploy, inspect and control agents on a server; run one here with `run`.",
     ),
+    "audit": Lazy(
+        "caxton.cli.audit:audit",
+        "Read, verify and export the audit log of tool calls and permission changes.",
+    ),
     "backup": Lazy(
         "caxton.cli.backup:backup",
         "Back up a running server's database, and restore one (offline).",
