@@ -311,10 +311,8 @@ def logs(name: str, follow: bool, after: int | None, limit: int) -> None:
     """
     cli = context()
     client = cli.client()
-    params: dict[str, Any] = {"limit": limit}
-    if after is not None:
-        params["after"] = after
-    page = client.get(f"/agents/{render.part(name)}/logs", AgentLogs, params=params)
+    path = f"/agents/{render.part(name)}/logs"
+    page = client.get(path, AgentLogs, params={"limit": limit, "after": after})
     if cli.json and not follow:
         render.emit(page)
         return
@@ -322,8 +320,7 @@ def logs(name: str, follow: bool, after: int | None, limit: int) -> None:
         for line in page.items:
             _print_log(line)
         if follow:  # from the page's last_seq: whatever is logged after the page, once
-            path, params = f"/agents/{render.part(name)}/logs", {"follow": "true"}
-            for _, data in client.events(path, {**params, "after": page.last_seq}):
+            for _, data in client.events(path, {"follow": "true", "after": page.last_seq}):
                 _print_log(client.decode_json(data, AgentLogLine))
     except KeyboardInterrupt:  # Ctrl-C: the usual way to stop following, not an error
         return

@@ -37,11 +37,7 @@ def audit() -> None:
 def list_records(action: str | None, actor: str | None, limit: int) -> None:
     """The newest audit records, newest last."""
     cli = context()
-    params: dict[str, str | int] = {"limit": limit}
-    if action is not None:
-        params["action"] = action
-    if actor is not None:
-        params["actor"] = actor
+    params = {"limit": limit, "action": action, "actor": actor}
     found = cli.client().get("/audit", AuditList, params=params)
     if cli.json:
         render.emit(found)

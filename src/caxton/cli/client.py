@@ -161,8 +161,10 @@ class Client:
             self._connection = None
 
     def _target(self, path: str, params: dict[str, Any] | None) -> str:
+        """The URL of `path`; `params` with the value None are left out (an option not given)."""
         target = self._base + (path[1:] if path.startswith("//") else API_PREFIX + path)
-        return f"{target}?{urlencode(params)}" if params else target
+        given = {key: value for key, value in (params or {}).items() if value is not None}
+        return f"{target}?{urlencode(given)}" if given else target
 
     def _send(
         self, method: str, target: str, data: bytes | None, content_type: str, timeout: float | None

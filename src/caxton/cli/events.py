@@ -29,11 +29,7 @@ _STYLES: dict[str, dict[str, Any]] = {
 def events(agent: str | None, kind: str | None, limit: int) -> None:
     """Mailbox thresholds crossed and message-rate spikes the server noticed, newest last."""
     cli = context()
-    params: dict[str, str | int] = {"limit": limit}
-    if agent is not None:
-        params["agent"] = agent
-    if kind is not None:
-        params["kind"] = kind
+    params = {"limit": limit, "agent": agent, "kind": kind}
     found = cli.client().get("/events", EventList, params=params)
     if cli.json:
         render.emit(found)
