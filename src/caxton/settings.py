@@ -376,6 +376,7 @@ class Settings:
 
         values: dict[str, Any] = {}
         origins: dict[str, Source] = {}
+        defaults = cls(data_dir=Path())  # each setting's default, read by name
         for spec in SPECS:
             found: list[tuple[Source, Any]] = []
             if spec.name in given:
@@ -391,7 +392,7 @@ class Settings:
             if found:
                 origins[spec.name], values[spec.name] = found[0]
             else:
-                origins[spec.name], values[spec.name] = "default", _default(spec, env)
+                origins[spec.name], values[spec.name] = "default", _default(spec, env, defaults)
 
         def where(name: str) -> str:
             return _label(_BY_NAME[name], origins[name], file_path)
@@ -593,16 +594,12 @@ def _from_flag(spec: SettingSpec, value: object, env: Mapping[str, str]) -> Any:
     return _typed(spec, value, spec.flag)
 
 
-def _default(spec: SettingSpec, env: Mapping[str, str]) -> Any:
+def _default(spec: SettingSpec, env: Mapping[str, str], defaults: Settings) -> Any:
     if spec.name == "data_dir":
         return default_data_dir(env)
     if spec.optional:
         return None
-    *tables, name = spec.attribute_path
-    holder: DataclassInstance = Settings(data_dir=Path())
-    for table in tables:
-        holder = getattr(holder, table)
-    return getattr(holder, name)
+    return defaults.value(spec.name)
 
 
 def _label(spec: SettingSpec, origin: Source, file: Path | None) -> str:

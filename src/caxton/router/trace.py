@@ -83,20 +83,21 @@ def _inherited(context: object) -> _Inherited | None:
     """Trace id, flags and tracestate that children of a `trace` object carry on, if any."""
     if not isinstance(context, dict):
         return None
-    found = _parse(context.get("traceparent"))
+    found = parse_traceparent(context.get("traceparent"))
     if found is None:
         return None
     state = context.get("tracestate")
-    return found[0], found[1], state if isinstance(state, str) else None
+    return found[0], found[2], state if isinstance(state, str) else None
 
 
-def _parse(traceparent: Any) -> tuple[str, str] | None:
+def parse_traceparent(traceparent: object) -> tuple[str, str, str] | None:
+    """(trace id, parent id, flags) in hex of a valid W3C traceparent, else None."""
     if not isinstance(traceparent, str):
         return None
     match = _TRACEPARENT.fullmatch(traceparent)
     if match is None or match[1] == "0" * 32 or match[2] == "0" * 16:
         return None
-    return match[1], match[3]
+    return match[1], match[2], match[3]
 
 
 def log_context(message: object) -> dict[str, str]:
@@ -113,15 +114,13 @@ def log_context(message: object) -> dict[str, str]:
         if isinstance(value, str):
             found[key] = value
     context = message.get("trace")
-    if isinstance(context, dict):
-        traceparent = context.get("traceparent")
-        if isinstance(traceparent, str) and _TRACEPARENT.fullmatch(traceparent):
-            found["trace_id"] = traceparent[3:35]
-            found["span_id"] = traceparent[36:52]
+    ids = parse_traceparent(context.get("traceparent")) if isinstance(context, dict) else None
+    if ids is not None:
+        found["trace_id"], found["span_id"] = ids[0], ids[1]
     return found
 
 
 def trace_id_of(message: dict[str, Any]) -> str | None:
     context = message.get("trace")
-    found = _parse(context.get("traceparent")) if isinstance(context, dict) else None
+    found = parse_traceparent(context.get("traceparent")) if isinstance(context, dict) else None
     return found[0] if found else None

@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.trace.span import TraceFlags, TraceState
 
-from caxton.router.trace import TraceIds
+from caxton.router.trace import TraceIds, parse_traceparent
 from caxton.telemetry.exporters import span_exporter, trace_exporter_names
 
 
@@ -184,23 +184,16 @@ def _sampled(message: object) -> bool:
 def _span_context(trace_context: object) -> SpanContext | None:
     if not isinstance(trace_context, dict):
         return None
-    traceparent = trace_context.get("traceparent")
-    if not isinstance(traceparent, str) or len(traceparent) != 55:
+    ids = parse_traceparent(trace_context.get("traceparent"))
+    if ids is None:
         return None
-    try:
-        trace_id = int(traceparent[3:35], 16)
-        span_id = int(traceparent[36:52], 16)
-        flags = TraceFlags(int(traceparent[53:55], 16))
-    except ValueError:
-        return None
-    if not trace_id or not span_id:
-        return None
+    trace_id, span_id, flags = ids
     state = trace_context.get("tracestate")
     return SpanContext(
-        trace_id,
-        span_id,
+        int(trace_id, 16),
+        int(span_id, 16),
         is_remote=True,
-        trace_flags=flags,
+        trace_flags=TraceFlags(int(flags, 16)),
         trace_state=TraceState.from_header([state]) if isinstance(state, str) else None,
     )
 
