@@ -16,6 +16,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from caxton.errors import CaxtonError, ErrorClass
@@ -47,8 +48,7 @@ class ErrorLog:
         self._clock = clock
         self._lock = threading.Lock()
         self.by_agent: defaultdict[tuple[str, ErrorClass], int] = defaultdict(int)
-        # Per agent: the second its budget is for, lines written in it, lines left out.
-        self._budget: dict[str, list[float]] = {}
+        self._budget: dict[str, _Budget] = {}
 
     def record(
         self,
@@ -86,15 +86,24 @@ class ErrorLog:
 
     def _spend(self, agent: str) -> int | None:
         """Lines left out before this one, or None when this one is left out too."""
-        second = float(int(self._clock()))
+        second = int(self._clock())
         budget = self._budget.get(agent)
-        if budget is None or budget[0] != second:
-            left_out = 0 if budget is None else int(budget[2])
-            self._budget[agent] = [second, 1.0, 0.0]
+        if budget is None or budget.second != second:
+            left_out = 0 if budget is None else budget.left_out
+            self._budget[agent] = _Budget(second)
             return left_out
-        if budget[1] >= self._lines_per_s:
-            budget[2] += 1
+        if budget.written >= self._lines_per_s:
+            budget.left_out += 1
             return None
-        budget[1] += 1
-        left_out, budget[2] = int(budget[2]), 0.0
+        budget.written += 1
+        left_out, budget.left_out = budget.left_out, 0
         return left_out
+
+
+@dataclass(slots=True)
+class _Budget:
+    """One agent's log lines in one second: written, and left out since the last one written."""
+
+    second: int
+    written: int = 1
+    left_out: int = 0
