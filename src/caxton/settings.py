@@ -233,6 +233,100 @@ SPECS: Final[tuple[SettingSpec, ...]] = (
         "messages per second below which no rate counts as a spike",
         minimum=0,
     ),
+    SettingSpec(
+        "auth.enabled",
+        "bool",
+        "require credentials on every route but /health and /ready; false only on loopback",
+    ),
+    SettingSpec(
+        "auth.cache_s", "float", "how long a checked credential is trusted, in seconds", minimum=0
+    ),
+    SettingSpec("jwt.secret_file", "path", "file holding the HS256 secret for JWTs", optional=True),
+    SettingSpec("jwt.public_key_file", "path", "PEM public key for RS256 JWTs", optional=True),
+    SettingSpec(
+        "jwt.jwks_file", "path", "JWKS file (an issuer's keys) for RS256 JWTs", optional=True
+    ),
+    SettingSpec("jwt.audience", "str", "the aud a JWT must carry", optional=True),
+    SettingSpec("jwt.issuer", "str", "the iss a JWT must carry", optional=True),
+    SettingSpec("jwt.role_claim", "str", "the claim naming a JWT holder's role"),
+    SettingSpec(
+        "jwt.leeway_s", "float", "clock skew allowed on exp and nbf, in seconds", minimum=0
+    ),
+    SettingSpec("tls.enabled", "bool", "serve the API over TLS 1.3"),
+    SettingSpec(
+        "tls.cert_path", "path", "PEM certificate chain; reread when it changes", optional=True
+    ),
+    SettingSpec("tls.key_path", "path", "PEM private key of the certificate", optional=True),
+    SettingSpec(
+        "tls.client_ca_path",
+        "path",
+        "PEM CA certificates that sign client certificates",
+        optional=True,
+    ),
+    SettingSpec(
+        "tls.client_certs",
+        "str",
+        "client certificates: off, optional (used when sent) or required",
+        choices=("off", "optional", "required"),
+    ),
+    SettingSpec("security.audit", "bool", "write the security audit trail"),
+    SettingSpec(
+        "security.audit_retention_days",
+        "float",
+        "audit records older than this are pruned; unset keeps them all",
+        minimum=0,
+        exclusive_minimum=True,
+        optional=True,
+    ),
+    SettingSpec(
+        "rate_limits.global_per_s",
+        "float",
+        "API requests a second for the whole server; 0 for no limit",
+        minimum=0,
+    ),
+    SettingSpec(
+        "rate_limits.global_burst",
+        "int",
+        "requests above the global rate allowed at once",
+        minimum=1,
+    ),
+    SettingSpec(
+        "rate_limits.identity_per_s",
+        "float",
+        "API requests a second for one identity; 0 for no limit",
+        minimum=0,
+    ),
+    SettingSpec(
+        "rate_limits.identity_burst",
+        "int",
+        "requests above an identity's rate allowed at once",
+        minimum=1,
+    ),
+    SettingSpec(
+        "rate_limits.failed_auth_per_minute",
+        "float",
+        "failed authentications a minute from one client address before it is refused",
+        minimum=0,
+        exclusive_minimum=True,
+    ),
+    SettingSpec(
+        "rate_limits.failed_auth_burst",
+        "int",
+        "failed authentications allowed at once from one address",
+        minimum=1,
+    ),
+    SettingSpec(
+        "signing.policy",
+        "str",
+        "module signatures: off, verify (when given) or require",
+        choices=("off", "verify", "require"),
+    ),
+    SettingSpec(
+        "signing.trusted_keys",
+        "path",
+        "ed25519 public keys (PEM) trusted to sign modules: a file, or a directory of *.pem",
+        optional=True,
+    ),
 )
 
 _BY_NAME: Final[Mapping[str, SettingSpec]] = {spec.name: spec for spec in SPECS}
@@ -308,6 +402,115 @@ class TelemetrySettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AuthSettings:
+    """Who may call the API: credentials are required unless `enabled` is false (loopback only)."""
+
+    enabled: bool = True
+    cache_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        _check_fields(self, "auth.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JwtSettings:
+    """Bearer JWTs accepted: HS256 with `secret_file`, RS256 with a key or a JWKS file."""
+
+    secret_file: Path | None = None
+    public_key_file: Path | None = None
+    jwks_file: Path | None = None
+    audience: str | None = None
+    issuer: str | None = None
+    role_claim: str = "role"
+    leeway_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        _check_fields(self, "jwt.")
+
+    @property
+    def configured(self) -> bool:
+        return any(path is not None for path in (self.secret_file, self.public_key_file,
+                                                 self.jwks_file))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsSettings:
+    """TLS 1.3 for the API; the certificate files are reread when they change."""
+
+    enabled: bool = False
+    cert_path: Path | None = None
+    key_path: Path | None = None
+    client_ca_path: Path | None = None
+    client_certs: Literal["off", "optional", "required"] = "off"
+
+    def __post_init__(self) -> None:
+        _check_fields(self, "tls.")
+        if self.enabled and (self.cert_path is None or self.key_path is None):
+            missing = "tls.cert_path" if self.cert_path is None else "tls.key_path"
+            raise ConfigError(missing, "must be set when tls.enabled is true")
+        if self.client_certs != "off" and self.client_ca_path is None:
+            raise ConfigError(
+                "tls.client_ca_path",
+                f"must be set when tls.client_certs is {self.client_certs}: "
+                "it names the CAs that sign client certificates",
+            )
+        if self.client_certs != "off" and not self.enabled:
+            raise ConfigError("tls.client_certs", "client certificates need tls.enabled = true")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecuritySettings:
+    """The security audit trail and how long it is kept."""
+
+    audit: bool = True
+    audit_retention_days: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_fields(self, "security.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimitSettings:
+    """Token buckets for the API at start; adjustable at run time (caxton limit)."""
+
+    global_per_s: float = 2000.0
+    global_burst: int = 4000
+    identity_per_s: float = 500.0
+    identity_burst: int = 1000
+    failed_auth_per_minute: float = 30.0
+    failed_auth_burst: int = 10
+
+    def __post_init__(self) -> None:
+        _check_fields(self, "rate_limits.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SigningSettings:
+    """Ed25519 signatures on modules: checked when given (verify), or required."""
+
+    policy: Literal["off", "verify", "require"] = "verify"
+    trusted_keys: Path | None = None
+
+    def __post_init__(self) -> None:
+        _check_fields(self, "signing.")
+        if self.policy == "require" and self.trusted_keys is None:
+            raise ConfigError(
+                "signing.trusted_keys",
+                "must be set when signing.policy is require: no signature could be trusted",
+            )
+
+
+_SECTIONS: Final = {
+    "auth": AuthSettings,
+    "jwt": JwtSettings,
+    "tls": TlsSettings,
+    "security": SecuritySettings,
+    "rate_limits": RateLimitSettings,
+    "signing": SigningSettings,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Everything the server is built from. `load` applies the precedence rule.
 
@@ -332,6 +535,12 @@ class Settings:
     examples: bool = False
     tools: ToolSettings = field(default_factory=ToolSettings)
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    jwt: JwtSettings = field(default_factory=JwtSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    signing: SigningSettings = field(default_factory=SigningSettings)
     # MCP servers declared in the config file ([tools.servers.NAME] tables), by name;
     # caxton.tools checks each (ToolServerSpec) when the server starts.
     tool_servers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
@@ -348,6 +557,15 @@ class Settings:
             raise ConfigError("tools", f"expected ToolSettings, got {self.tools!r}")
         if not isinstance(self.telemetry, TelemetrySettings):
             raise ConfigError("telemetry", f"expected TelemetrySettings, got {self.telemetry!r}")
+        for name, kind in _SECTIONS.items():
+            if not isinstance(getattr(self, name), kind):
+                raise ConfigError(name, f"expected {kind.__name__}, got {getattr(self, name)!r}")
+        if not self.auth.enabled and not self.binds_loopback:
+            raise ConfigError(
+                "auth.enabled",
+                f"authentication can be turned off only on a loopback address, not on host "
+                f"{self.host!r}: anyone who reaches it could run commands through tool servers",
+            )
         _check_timeouts(self.invoke_timeout_s, "invoke_timeout_s", self.invoke_max_timeout_s)
 
     @classmethod
@@ -403,6 +621,7 @@ class Settings:
             values["invoke_max_timeout_s"],
             where("invoke_max_timeout_s"),
         )
+        sections = {name: kind(**_table(values, name)) for name, kind in _SECTIONS.items()}
         limits = _table(values, "limits")
         telemetry = _table(values, "telemetry")
         tools = _table(values, "tools")
@@ -411,6 +630,7 @@ class Settings:
             limits=LimitSettings(**limits),
             tools=ToolSettings(**tools),
             telemetry=TelemetrySettings(**telemetry),
+            **sections,
             tool_servers=tool_servers,
             config_file=file_path,
             origins=origins,
@@ -597,8 +817,6 @@ def _from_flag(spec: SettingSpec, value: object, env: Mapping[str, str]) -> Any:
 def _default(spec: SettingSpec, env: Mapping[str, str], defaults: Settings) -> Any:
     if spec.name == "data_dir":
         return default_data_dir(env)
-    if spec.optional:
-        return None
     return defaults.value(spec.name)
 
 

@@ -13,8 +13,11 @@ import pytest
 from caxton.errors import ConfigError
 from caxton.settings import (
     SPECS,
+    AuthSettings,
     LimitSettings,
     Settings,
+    SigningSettings,
+    TlsSettings,
     default_config_path,
     default_data_dir,
     server_env_vars,
@@ -83,6 +86,38 @@ PRECEDENCE: dict[str, tuple[object, str, object]] = {
     "telemetry.mailbox_critical": (0.8, "0.85", 0.9),
     "telemetry.spike_sensitivity": (2.0, "3", 5.0),
     "telemetry.spike_min_rate": (10.0, "20", 30.0),
+    "auth.enabled": (False, "true", False),
+    "auth.cache_s": (1.0, "2", 3.0),
+    "jwt.secret_file": ("s1", "/env/s", Path("/flag/s")),
+    "jwt.public_key_file": ("p1", "/env/p", Path("/flag/p")),
+    "jwt.jwks_file": ("j1", "/env/j", Path("/flag/j")),
+    "jwt.audience": ("a1", "a2", "a3"),
+    "jwt.issuer": ("i1", "i2", "i3"),
+    "jwt.role_claim": ("r1", "r2", "r3"),
+    "jwt.leeway_s": (1.0, "2", 3.0),
+    "tls.enabled": (True, "false", True),
+    "tls.cert_path": ("c1", "/env/c", Path("/flag/c")),
+    "tls.key_path": ("k1", "/env/k", Path("/flag/k")),
+    "tls.client_ca_path": ("ca1", "/env/ca", Path("/flag/ca")),
+    "tls.client_certs": ("optional", "required", "optional"),
+    "security.audit": (False, "true", False),
+    "security.audit_retention_days": (1.0, "2", 3.0),
+    "rate_limits.global_per_s": (1.0, "2", 3.0),
+    "rate_limits.global_burst": (1, "2", 3),
+    "rate_limits.identity_per_s": (1.0, "2", 0.0),
+    "rate_limits.identity_burst": (1, "2", 3),
+    "rate_limits.failed_auth_per_minute": (1.0, "2", 3.0),
+    "rate_limits.failed_auth_burst": (1, "2", 3),
+    "signing.policy": ("off", "require", "verify"),
+    "signing.trusted_keys": ("t1", "/env/t", Path("/flag/t")),
+}
+# Settings that some values above need beside them (TLS needs a certificate...), in the file.
+COMPANIONS: dict[str, str] = {
+    "tls.enabled": 'tls.cert_path = "c"\ntls.key_path = "k"\n',
+    "tls.client_certs": (
+        'tls.enabled = true\ntls.cert_path = "c"\ntls.key_path = "k"\ntls.client_ca_path = "ca"\n'
+    ),
+    "signing.policy": 'signing.trusted_keys = "t"\n',
 }
 
 
@@ -96,12 +131,14 @@ def test_flag_beats_env_beats_file_beats_default(
 ) -> None:
     spec = next(spec for spec in SPECS if spec.name == name)
     in_file, in_env, as_flag = PRECEDENCE[name]
-    config = write(tmp_path / "server.toml", f"{name} = {toml_value(in_file)}\n")
+    config = write(
+        tmp_path / "server.toml", f"{name} = {toml_value(in_file)}\n{COMPANIONS.get(name, '')}"
+    )
     with_env = {**env, spec.env_var: in_env}
     default = Settings.load(env=env).value(name)
 
     def expect(value: object) -> object:
-        if name == "data_dir":
+        if spec.kind == "path":
             return tmp_path / str(value)  # relative to the file; absolute paths stay
         if spec.kind == "float":
             return float(str(value))
@@ -496,6 +533,42 @@ mailbox_warning = 0.5
 mailbox_critical = 0.9
 spike_sensitivity = 3
 spike_min_rate = 50
+
+[auth]
+enabled = true
+cache_s = 2
+
+[jwt]
+secret_file = "/etc/caxton/jwt.secret"
+public_key_file = "/etc/caxton/jwt.pem"
+jwks_file = "/etc/caxton/jwks.json"
+audience = "caxton"
+issuer = "https://issuer.example"
+role_claim = "caxton_role"
+leeway_s = 10
+
+[tls]
+enabled = true
+cert_path = "/etc/caxton/tls/cert.pem"
+key_path = "/etc/caxton/tls/key.pem"
+client_ca_path = "/etc/caxton/tls/ca.pem"
+client_certs = "optional"
+
+[security]
+audit = true
+audit_retention_days = 365
+
+[rate_limits]
+global_per_s = 100
+global_burst = 200
+identity_per_s = 10
+identity_burst = 20
+failed_auth_per_minute = 5
+failed_auth_burst = 3
+
+[signing]
+policy = "require"
+trusted_keys = "/etc/caxton/signers"
 """
     settings = Settings.load(env=env, config_path=write(tmp_path / "server.toml", sample))
     assert set(settings.sources().values()) == {"file"}
@@ -529,7 +602,53 @@ spike_min_rate = 50
             "spike_sensitivity": 3.0,
             "spike_min_rate": 50.0,
         },
+        "auth": {"enabled": True, "cache_s": 2.0},
+        "jwt": {
+            "secret_file": "/etc/caxton/jwt.secret",
+            "public_key_file": "/etc/caxton/jwt.pem",
+            "jwks_file": "/etc/caxton/jwks.json",
+            "audience": "caxton",
+            "issuer": "https://issuer.example",
+            "role_claim": "caxton_role",
+            "leeway_s": 10.0,
+        },
+        "tls": {
+            "enabled": True,
+            "cert_path": "/etc/caxton/tls/cert.pem",
+            "key_path": "/etc/caxton/tls/key.pem",
+            "client_ca_path": "/etc/caxton/tls/ca.pem",
+            "client_certs": "optional",
+        },
+        "security": {"audit": True, "audit_retention_days": 365.0},
+        "rate_limits": {
+            "global_per_s": 100.0,
+            "global_burst": 200,
+            "identity_per_s": 10.0,
+            "identity_burst": 20,
+            "failed_auth_per_minute": 5.0,
+            "failed_auth_burst": 3,
+        },
+        "signing": {"policy": "require", "trusted_keys": "/etc/caxton/signers"},
     }
+
+
+def test_authentication_is_off_only_on_loopback(env: dict[str, str], tmp_path: Path) -> None:
+    assert not Settings(data_dir=tmp_path, auth=AuthSettings(enabled=False)).auth.enabled
+    off = AuthSettings(enabled=False)
+    with pytest.raises(ConfigError, match=r"^auth\.enabled: .*only on a loopback address"):
+        Settings(data_dir=tmp_path, host="0.0.0.0", auth=off)
+    message = load_error(flags={"host": "192.168.1.5"}, env={**env, "CAXTON_AUTH_ENABLED": "false"})
+    assert "auth.enabled" in message
+    assert "'192.168.1.5'" in message
+
+
+def test_tls_and_signing_settings_that_cannot_work_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^tls\.cert_path: must be set when tls\.enabled"):
+        TlsSettings(enabled=True)
+    with pytest.raises(ConfigError, match=r"^tls\.client_ca_path: must be set"):
+        TlsSettings(enabled=True, cert_path=tmp_path, key_path=tmp_path, client_certs="required")
+    with pytest.raises(ConfigError, match=r"^signing\.trusted_keys: must be set"):
+        SigningSettings(policy="require")
 
 
 def test_as_dict_is_json(env: dict[str, str]) -> None:

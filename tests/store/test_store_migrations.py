@@ -111,12 +111,26 @@ def _sample_v5(conn: sqlite3.Connection) -> None:
     )
 
 
+def _sample_v6(conn: sqlite3.Connection) -> None:
+    _sample_v5(conn)  # version 6 adds the security tables.
+    conn.execute(
+        "INSERT INTO api_keys (id, name, role, hash, created_at, created_by)"
+        " VALUES ('k1a2b3c4', 'ci', 'viewer', ?, 10.0, 'key:admin1')",
+        ("0" * 64,),
+    )
+    conn.execute(
+        "INSERT INTO identity_roles (subject, role, updated_at, updated_by)"
+        " VALUES ('jwt:alice', 'operator', 11.0, 'key:admin1')"
+    )
+
+
 SAMPLES: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _sample_v1,
     2: _sample_v2,
     3: _sample_v3,
     4: _sample_v4,
     5: _sample_v5,
+    6: _sample_v6,
 }
 
 

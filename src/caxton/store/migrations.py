@@ -258,12 +258,59 @@ ALTER TABLE audit ADD COLUMN prev_hash TEXT;
 ALTER TABLE audit ADD COLUMN hash TEXT;
 """
 
+# Version 6: security. API keys are stored as the sha256 of their secret part
+# (the secret is 256 random bits, so a slow hash would add nothing); a revoked
+# key stays listed. `identity_roles` gives a role to an identity that is not a
+# key (a JWT's `jwt:<sub>`, a client certificate's `cert:<subject>`).
+# `rate_limits` holds the buckets changed at run time, by scope. Retention may
+# now prune the audit log's oldest records, and only those: pruning first
+# writes the last pruned record's seq and hash to `audit_pruned`, which is
+# where `AuditLog.verify` picks the chain up, and the delete trigger refuses
+# any record above that seq.
+V6_SECURITY = """
+CREATE TABLE api_keys (
+    id          TEXT PRIMARY KEY CHECK (id GLOB '[a-z0-9]*' AND length(id) BETWEEN 6 AND 32),
+    name        TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    role        TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'developer', 'viewer')),
+    hash        TEXT NOT NULL CHECK (length(hash) = 64),
+    created_at  REAL NOT NULL,
+    created_by  TEXT NOT NULL,
+    revoked_at  REAL
+);
+
+CREATE TABLE identity_roles (
+    subject     TEXT PRIMARY KEY CHECK (length(subject) BETWEEN 1 AND 1000),
+    role        TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'developer', 'viewer')),
+    updated_at  REAL NOT NULL,
+    updated_by  TEXT NOT NULL
+);
+
+CREATE TABLE rate_limits (
+    scope       TEXT PRIMARY KEY CHECK (length(scope) BETWEEN 1 AND 300),
+    per_s       REAL NOT NULL CHECK (per_s >= 0),
+    burst       INTEGER NOT NULL CHECK (burst >= 1),
+    updated_at  REAL NOT NULL,
+    updated_by  TEXT NOT NULL
+);
+
+CREATE TABLE audit_pruned (
+    through_seq INTEGER PRIMARY KEY,
+    hash        TEXT,
+    at          REAL NOT NULL
+);
+DROP TRIGGER audit_no_delete;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+WHEN OLD.seq > (SELECT COALESCE(MAX(through_seq), 0) FROM audit_pruned)
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only; only retention prunes it'); END;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", V1_INITIAL),
     Migration(2, "kv_usage_and_deployments", V2_KV_USAGE_AND_DEPLOYMENTS),
     Migration(3, "jobs", V3_JOBS),
     Migration(4, "tools_and_audit", V4_TOOLS_AND_AUDIT),
     Migration(5, "audit_hash_chain", V5_AUDIT_HASH_CHAIN),
+    Migration(6, "security", V6_SECURITY),
 )
 LATEST = len(MIGRATIONS)
 assert all(m.version == i for i, m in enumerate(MIGRATIONS, 1)), "versions are 1, 2, 3..."
