@@ -518,3 +518,129 @@ class AuditVerification:
     """How many records there are"""
     problems: list[str]
     """What is wrong, each naming the seq of a record"""
+
+
+# ---- authentication and roles ----
+
+Role = Literal["admin", "operator", "developer", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "operator", "developer", "viewer")
+
+
+@dataclass(kw_only=True)
+class Identity:
+    """Who a request was made by, as the server saw it."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    subject: str
+    """key:<id>, jwt:<sub>, cert:<subject>, or local when authentication is off"""
+    role: Role | None
+    """What it may do; null: authenticated, but given no role (everything is denied)"""
+    via: Literal["key", "jwt", "cert", "none"]
+    """How it was authenticated"""
+
+
+@dataclass(kw_only=True)
+class ApiKey:
+    """An API key as listed: never its secret, which is shown once, when it is made."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    id: str
+    name: str
+    role: Role
+    created_at: float
+    created_by: str
+    revoked_at: float | None = None
+    """Unix seconds; null while the key is valid"""
+
+
+@dataclass(kw_only=True)
+class ApiKeyList:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    items: list[ApiKey]
+    """Oldest first, revoked ones too"""
+
+
+@dataclass(kw_only=True)
+class ApiKeyRequest:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _REQUEST
+
+    role: Role
+    name: str = ""
+    """What the key is for, up to 200 characters; the id names it when empty"""
+
+
+@dataclass(kw_only=True)
+class NewApiKey:
+    """A key just made: `token` is its secret, shown this once and stored only hashed."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    key: ApiKey
+    token: str
+    """Send it as `Authorization: Bearer <token>` (or CAXTON_TOKEN for the CLI)"""
+
+
+@dataclass(kw_only=True)
+class RoleChange:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _REQUEST
+
+    role: Role
+
+
+@dataclass(kw_only=True)
+class IdentityRole:
+    """A role given to an identity that is not an API key: a JWT's or a certificate's."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    subject: str
+    """jwt:<sub> or cert:<subject, as RFC 4514>"""
+    role: Role
+    updated_at: float
+    updated_by: str
+
+
+@dataclass(kw_only=True)
+class IdentityRoleList:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    items: list[IdentityRole]
+
+
+# ---- rate limits ----
+
+
+@dataclass(kw_only=True)
+class RateLimit:
+    """A token bucket: `per_s` tokens a second, up to `burst`; each request takes one."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    scope: str
+    """global, identity (each identity's default), identity:<subject>, or operation:<name>"""
+    per_s: float
+    """Tokens added a second; 0: no limit"""
+    burst: int
+    """The bucket's size: requests allowed at once"""
+    source: Literal["settings", "runtime"]
+    """Where it came from: the settings at start, or a change made at run time"""
+
+
+@dataclass(kw_only=True)
+class RateLimitList:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
+
+    items: list[RateLimit]
+
+
+@dataclass(kw_only=True)
+class RateLimitChange:
+    __pydantic_config__: ClassVar[dict[str, Any]] = _REQUEST
+
+    per_s: float
+    """Tokens added a second, 0 or more; 0: no limit"""
+    burst: int
+    """The bucket's size, 1 or more"""

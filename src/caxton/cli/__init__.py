@@ -38,6 +38,10 @@ COMMANDS = {
         "caxton.cli.audit:audit",
         "Read, verify and export the audit log of tool calls and permission changes.",
     ),
+    "auth": Lazy(
+        "caxton.cli.auth:auth",
+        "Who you are to the server; API keys and the roles of identities.",
+    ),
     "backup": Lazy(
         "caxton.cli.backup:backup",
         "Back up a running server's database, and restore one (offline).",
@@ -72,11 +76,19 @@ COMMANDS = {
         "caxton.cli.job:job",
         "Submit invocations to run in the background, and collect their results.",
     ),
+    "limit": Lazy(
+        "caxton.cli.limit:limit",
+        "Show and change the API's rate limits (token buckets) at run time.",
+    ),
     "message": Lazy(
         "caxton.cli.message:message",
         "Send ACL messages to agents, read recent ones, convert between representations.",
     ),
     "server": Lazy("caxton.cli.server:server", "Run a Caxton server, or check on one."),
+    "signing": Lazy(
+        "caxton.cli.signing:signing",
+        "Make ed25519 signing keys, and sign and verify agent modules.",
+    ),
     "tool": Lazy(
         "caxton.cli.tool:tool",
         "Connect MCP tool servers, list their tools and grant agents the use of them.",

@@ -23,6 +23,7 @@ from caxton.agents import AgentManager
 from caxton.router import Dispatcher, Router
 from caxton.router.history import MessageHistory
 from caxton.runtime import Runtime, RuntimeConfig
+from caxton.security.trail import AuditTrail
 from caxton.server.gateway import Gateway
 from caxton.server.jobs import JobRunner
 from caxton.server.logbook import Logbook
@@ -77,7 +78,10 @@ class Server:
             self.store.close()
             raise
         tool_limits = ToolLimits(**dataclasses.asdict(settings.tools))
-        self.tools = ToolCalls(self.router, self.store, tool_limits, log_dir=data_dir / "tools")
+        self.audit = AuditTrail(self.store.audit, enabled=settings.security.audit)
+        self.tools = ToolCalls(
+            self.router, self.store, tool_limits, log_dir=data_dir / "tools", audit=self.audit
+        )
         self._declared_tools = [
             ToolServerSpec.declared(name, table) for name, table in settings.tool_servers.items()
         ]

@@ -32,6 +32,7 @@ from opentelemetry import trace
 
 from caxton.router.conversations import PLATFORM
 from caxton.runtime import Status
+from caxton.security.trail import AuditTrail
 from caxton.tools.grants import Grants
 from caxton.tools.results import (
     ServerStatus,
@@ -84,9 +85,11 @@ class ToolCalls:
         *,
         log_dir: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
+        audit: AuditTrail | None = None,
     ) -> None:
         self._router = router
         self._store = store
+        self._audit = AuditTrail(store.audit) if audit is None else audit
         self._limits = limits
         self._log_dir = log_dir
         self._clock = clock
@@ -114,7 +117,7 @@ class ToolCalls:
         for record in self._store.tool_servers.all():
             if record.source == "config" and record.name not in names:
                 self._store.tool_servers.remove(record.name)
-                self._store.audit.append("config", "tool.server.remove", record.name, "ok", {})
+                self._audit.append("config", "tool.server.remove", record.name, "ok", {})
         for spec in declared:
             self._store.tool_servers.put(spec.name, spec.transport, spec.to_spec(), "config")
         for record in self._store.tool_servers.all():
@@ -129,7 +132,7 @@ class ToolCalls:
                 )
             self._store.tool_servers.put(spec.name, spec.transport, spec.to_spec(), "api")
             self._connect(spec)
-        self._store.audit.append(by, "tool.server.add", spec.name, "ok", {"to": spec.describe()})
+        self._audit.append(by, "tool.server.add", spec.name, "ok", {"to": spec.describe()})
 
     def remove_server(self, name: str, *, by: str = "operator") -> bool:
         with self._servers_lock:
@@ -137,7 +140,7 @@ class ToolCalls:
             if self._host is not None:
                 self._host.remove(name)
         if removed:
-            self._store.audit.append(by, "tool.server.remove", name, "ok", {})
+            self._audit.append(by, "tool.server.remove", name, "ok", {})
         return removed
 
     def servers(self) -> list[ServerStatus]:
@@ -168,13 +171,13 @@ class ToolCalls:
 
     def grant(self, agent: str, pattern: str, *, by: str = "operator") -> bool:
         added = self.grants.grant(agent, pattern, by=by)
-        self._store.audit.append(by, "tool.grant", agent, "ok", {"pattern": pattern})
+        self._audit.append(by, "tool.grant", agent, "ok", {"pattern": pattern})
         return added
 
     def revoke(self, agent: str, pattern: str, *, by: str = "operator") -> bool:
         removed = self.grants.revoke(agent, pattern)
         outcome = "ok" if removed else "absent"
-        self._store.audit.append(by, "tool.revoke", agent, outcome, {"pattern": pattern})
+        self._audit.append(by, "tool.revoke", agent, outcome, {"pattern": pattern})
         return removed
 
     # ---- calls (the router's `on_tool_call`, on the agent's thread) ----
@@ -186,7 +189,7 @@ class ToolCalls:
             log.warning("tool_call %s refused: agent %s has no grant for it", tool, agent,
                         extra={"agent": agent, "tool": tool})  # fmt: skip
             detail = {"reply_with": request.get("reply_with")}
-            self._answers.submit(self._audit, agent, tool, "denied", detail)
+            self._answers.submit(self._record_call, agent, tool, "denied", detail)
             self._count(tool, "denied", 0.0)
             return Status.NOT_PERMITTED
         started = self._clock()
@@ -282,14 +285,14 @@ class ToolCalls:
             detail = {"reply_with": call.request.get("reply_with"), "seconds": round(seconds, 6)}
             if reason is not None:
                 detail["reason"] = reason
-            self._audit(call.agent, call.tool, outcome, detail)
+            self._record_call(call.agent, call.tool, outcome, detail)
         log.log(logging.INFO if outcome == "ok" else logging.WARNING,
                 "tool call %s by %s: %s in %.1f ms", call.tool, call.agent, outcome, seconds * 1000,
                 extra={"agent": call.agent, "tool": call.tool, "outcome": outcome})  # fmt: skip
 
-    def _audit(self, agent: str, tool: str, outcome: str, detail: dict[str, Any]) -> None:
+    def _record_call(self, agent: str, tool: str, outcome: str, detail: dict[str, Any]) -> None:
         try:
-            self._store.audit.append(agent, "tool.call", tool, outcome, detail)
+            self._audit.append(agent, "tool.call", tool, outcome, detail)
         except Exception:  # a failed audit write is logged; it must not lose the answer
             log.exception("audit of a tool call failed")
 
