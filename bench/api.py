@@ -100,6 +100,11 @@ class Timed:
         self.samples.append((time.perf_counter() - started) * 1000)
 
 
+def _credentials(data_dir: Path) -> dict[str, str]:
+    """The admin key the server made: each request is authenticated, as a user's would be."""
+    return {"Authorization": f"Bearer {(data_dir / 'admin.key').read_text().strip()}"}
+
+
 async def _timed_request(client: httpx.AsyncClient, probe: Probe) -> float:
     method, path, body = probe
     started = time.perf_counter()
@@ -123,7 +128,9 @@ def in_process(data_dir: Path, runs: int) -> dict[str, list[float]]:
         async def measure() -> dict[str, list[float]]:
             clients = {
                 name: httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=wrapped), base_url="http://bench"
+                    transport=httpx.ASGITransport(app=wrapped),
+                    base_url="http://bench",
+                    headers=_credentials(data_dir),
                 )
                 for name, wrapped in timed.items()
             }
@@ -159,7 +166,10 @@ def over_socket(data_dir: Path, runs: int) -> dict[str, list[float]]:
     found["invoke_gateway"] = []
     with in_background(http) as url, in_background(floor) as floor_url:
         bases = {"get_agent": url, "invoke": url, "baseline": floor_url}
-        clients = {name: httpx.Client(base_url=base, timeout=30) for name, base in bases.items()}
+        clients = {
+            name: httpx.Client(base_url=base, timeout=30, headers=_credentials(data_dir))
+            for name, base in bases.items()
+        }
         try:
             for number in range(WARMUP + runs):
                 for name, client in clients.items():

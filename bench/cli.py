@@ -92,8 +92,10 @@ def run(runs: int, quick: bool) -> dict[str, Any]:
     began = time.perf_counter()
     caxton = caxton_command()
     with tempfile.TemporaryDirectory() as scratch, serving(Path(scratch) / "data") as url:
-        dropped = ("PYTHONDONTWRITEBYTECODE", "CAXTON_URL", "CAXTON_OUTPUT")
+        dropped = ("PYTHONDONTWRITEBYTECODE", "CAXTON_URL", "CAXTON_OUTPUT", "CAXTON_TOKEN")
         env = {key: value for key, value in os.environ.items() if key not in dropped}
+        # As on the server's own machine: the CLI reads the admin key from the data directory.
+        env["CAXTON_DATA_DIR"] = str(Path(scratch) / "data")
         env["PYTHONPYCACHEPREFIX"] = str(Path(scratch) / "pycache")
         env["XDG_CONFIG_HOME"] = str(Path(scratch) / "config")  # no client config file
         commands = {

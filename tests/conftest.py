@@ -159,7 +159,11 @@ def c_examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    """A real server with the example agents, on 127.0.0.1 (tests/live.py)."""
+def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
+    """A real server with the example agents, on 127.0.0.1 (tests/live.py).
+
+    CAXTON_TOKEN holds its admin key meanwhile, for `caxton` processes the test starts.
+    """
     with live_server(tmp_path / "data", examples=True) as running:
+        monkeypatch.setenv("CAXTON_TOKEN", running.token)
         yield running

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -32,12 +33,21 @@ def decode_as(kind: type[T], text: str | bytes) -> T:
     return msgspec.json.decode(text, type=kind)
 
 
+def admin_token(data_dir: Path) -> str:
+    """The admin key the server made at first start in its data directory."""
+    return (data_dir / "admin.key").read_text().strip()
+
+
 class Live:
-    def __init__(self, server: Server, url: str) -> None:
+    def __init__(self, server: Server, url: str, verify: ssl.SSLContext | bool = True) -> None:
         self.server = server
         self.url = url
         self.api = f"{url}/api/v1"
-        self.client = httpx.Client(base_url=self.api, timeout=30)
+        self.token = admin_token(Path(server.settings.data_dir))
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+        self.client = httpx.Client(
+            base_url=self.api, timeout=30, headers=self.headers, verify=verify
+        )
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.client.get(path, **kwargs)
@@ -47,11 +57,19 @@ class Live:
 
 
 @contextmanager
-def live_server(data_dir: Path, **settings: Any) -> Iterator[Live]:
-    """Serve on an ephemeral port until the block ends, then shut down as SIGTERM would."""
+def live_server(
+    data_dir: Path, verify: ssl.SSLContext | bool = True, **settings: Any
+) -> Iterator[Live]:
+    """Serve on an ephemeral port until the block ends, then shut down as SIGTERM would.
+
+    `verify` is what the test client trusts when the server speaks TLS.
+    """
     server, http = build(Settings(data_dir=data_dir, port=0, **settings))
     with in_background(http) as url:
-        live = Live(server, url)
+        live = Live(server, url, verify)
+        # The admin key's first use is audited (auth.ok): done now, so that tests counting
+        # audit records see only their own.
+        live.get("/auth/whoami").raise_for_status()
         try:
             yield live
         finally:
@@ -59,9 +77,11 @@ def live_server(data_dir: Path, **settings: Any) -> Iterator[Live]:
 
 
 def caxton(live: Live, *args: str, output: str | None = None, stdin: bytes | None = None) -> Result:
-    """`caxton --url <live> [-o output] args...` through click's runner."""
+    """`caxton --url <live> --token <admin> [-o output] args...` through click's runner."""
     chosen = ["-o", output] if output else []
-    return CliRunner().invoke(main, ["--url", live.url, *chosen, *args], input=stdin)
+    return CliRunner().invoke(
+        main, ["--url", live.url, "--token", live.token, *chosen, *args], input=stdin
+    )
 
 
 FOLLOW_DEADLINE_S = 20.0

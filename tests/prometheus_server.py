@@ -53,8 +53,11 @@ def free_port() -> int:
         return cast(int, sock.getsockname()[1])
 
 
-def scrape_config(target_url: str, job: str, rules: Path | None) -> dict[str, Any]:
-    """A configuration that scrapes `target_url` (its path is the metrics path) every 1 s."""
+def scrape_config(
+    target_url: str, job: str, rules: Path | None, token_file: Path | None = None
+) -> dict[str, Any]:
+    """A configuration that scrapes `target_url` (its path is the metrics path) every 1 s,
+    sending the bearer token in `token_file` if given."""
     parts = urlsplit(target_url)
     if not parts.scheme or not parts.netloc:
         raise ValueError(
@@ -74,6 +77,11 @@ def scrape_config(target_url: str, job: str, rules: Path | None) -> dict[str, An
     }
     if rules is not None:
         config["rule_files"] = [str(rules.resolve())]
+    if token_file is not None:
+        config["scrape_configs"][0]["authorization"] = {
+            "type": "Bearer",
+            "credentials_file": str(token_file.resolve()),
+        }
     return config
 
 
@@ -176,8 +184,10 @@ def prometheus_server(
     *,
     job: str = "caxton",
     rules: Path | None = RULES,
+    token_file: Path | None = None,
 ) -> Iterator[Prometheus]:
-    """Prometheus scraping `target_url` every second as `job`, with `rules` loaded.
+    """Prometheus scraping `target_url` every second as `job`, with `rules` loaded (and the
+    bearer token in `token_file`, for a Caxton that requires authentication).
 
     Its configuration, database and log go in `directory` (a temporary one, removed on
     exit, when None). The process is stopped when the block ends, however it ends.
@@ -189,7 +199,7 @@ def prometheus_server(
         directory.mkdir(parents=True, exist_ok=True)
         config = directory / "prometheus.yml"
         # JSON is YAML: no YAML library needed to write it.
-        config.write_text(json.dumps(scrape_config(target_url, job, rules), indent=2))
+        config.write_text(json.dumps(scrape_config(target_url, job, rules, token_file), indent=2))
         log = directory / "prometheus.log"
         for _ in range(BIND_ATTEMPTS):
             url = f"http://127.0.0.1:{free_port()}"

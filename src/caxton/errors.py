@@ -7,6 +7,7 @@
     ├── ModuleRejected         a wasm module failed validation at load
     ├── AgentInitFailed        `_initialize` or `caxton_init` failed
     ├── LifecycleError         an action is not allowed in the agent's state (names both)
+    ├── SignatureRefused       a module's signature is missing, malformed or untrusted
     └── HandlerError           handling one message failed; the agent lives on
         ├── FuelExhausted      the per-message fuel budget ran out
         ├── DeadlineExceeded   the per-message wall-clock deadline passed
@@ -23,7 +24,7 @@ Every error has an `error_class`, one of `ErrorClass`, which metrics and the
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Literal, Self
 
 
 class ErrorClass(StrEnum):
@@ -122,6 +123,24 @@ class LifecycleError(CaxtonError):
         self.state = state
         self.action = action
         self.problem = problem
+
+
+SignatureProblem = Literal["signature-required", "signature-malformed", "signature-invalid"]
+
+
+class SignatureRefused(CaxtonError):
+    """A module's signature does not satisfy `signing.policy`; `code` says how (docs/api.md).
+
+    `signature-required`: none was given and the policy requires one;
+    `signature-malformed`: not base64 of 64 bytes; `signature-invalid`: not a
+    signature of this module by a trusted key.
+    """
+
+    error_class = ErrorClass.VALIDATION
+
+    def __init__(self, code: SignatureProblem, problem: str) -> None:
+        super().__init__(problem)
+        self.code: SignatureProblem = code
 
 
 class HandlerError(CaxtonError):

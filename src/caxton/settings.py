@@ -324,7 +324,7 @@ SPECS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(
         "signing.trusted_keys",
         "path",
-        "ed25519 public keys (PEM) trusted to sign modules: a file, or a directory of *.pem",
+        "ed25519 public keys (PEM) trusted to sign modules: a file, or a directory of them",
         optional=True,
     ),
 )
@@ -563,7 +563,8 @@ class Settings:
         if not self.auth.enabled and not self.binds_loopback:
             raise ConfigError(
                 "auth.enabled",
-                f"authentication can be turned off only on a loopback address, not on host "
+                "authentication can be turned off (--insecure-no-auth) only on a loopback "
+                f"address, not on host "
                 f"{self.host!r}: anyone who reaches it could run commands through tool servers",
             )
         _check_timeouts(self.invoke_timeout_s, "invoke_timeout_s", self.invoke_max_timeout_s)

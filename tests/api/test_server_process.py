@@ -81,9 +81,14 @@ def stop(process: subprocess.Popen[bytes]) -> int:
     return process.wait(STOP_DEADLINE_S)
 
 
-def states(url: str) -> dict[str, str]:
-    items = httpx.get(f"{url}/api/v1/agents").json()["items"]
+def states(url: str, admin: dict[str, str]) -> dict[str, str]:
+    items = httpx.get(f"{url}/api/v1/agents", headers=admin).json()["items"]
     return {item["name"]: item["state"] for item in items}
+
+
+def admin_of(data: Path) -> dict[str, str]:
+    """Credentials from the admin key the server made at first start."""
+    return {"Authorization": f"Bearer {(data / 'admin.key').read_text().strip()}"}
 
 
 def test_the_server_serves_stops_on_sigterm_and_comes_back(tmp_path: Path) -> None:
@@ -91,24 +96,29 @@ def test_the_server_serves_stops_on_sigterm_and_comes_back(tmp_path: Path) -> No
     echo = resources.files("caxton.examples").joinpath("echo.wat").read_text()
     with server_process(data, tmp_path) as (process, url):
         api = f"{url}/api/v1"
-        answer = httpx.post(f"{api}/agents/echo/invoke", json={"content": "over a socket"})
+        admin = admin_of(data)
+        answer = httpx.post(
+            f"{api}/agents/echo/invoke", json={"content": "over a socket"}, headers=admin
+        )
         assert answer.status_code == 200, answer.text
         assert answer.json()["reply"]["content"] == "over a socket"
         deployed = httpx.post(
             f"{api}/agents",
             params={"name": "extra"},
             content=bytes(wasmtime.wat2wasm(echo)),
-            headers={"content-type": "application/wasm"},
+            headers={"content-type": "application/wasm", **admin},
         )
         assert deployed.status_code == 201, deployed.text
-        assert httpx.post(f"{api}/agents/pong/stop").json()["state"] == "Stopped"
-        before = states(url)
+        assert httpx.post(f"{api}/agents/pong/stop", headers=admin).json()["state"] == "Stopped"
+        before = states(url, admin)
         assert stop(process) == 0
 
     assert before == {"echo": "Running", "extra": "Running", "ping": "Running", "pong": "Stopped"}
     with server_process(data, tmp_path) as (process, url):
-        assert states(url) == before
-        answer = httpx.post(f"{url}/api/v1/agents/extra/invoke", json={"content": "again"})
+        assert states(url, admin) == before
+        answer = httpx.post(
+            f"{url}/api/v1/agents/extra/invoke", json={"content": "again"}, headers=admin
+        )
         assert answer.json()["reply"]["content"] == "again"
         assert stop(process) == 0
 

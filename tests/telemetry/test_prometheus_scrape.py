@@ -58,7 +58,13 @@ def test_prometheus_reads_what_caxton_exposes(tmp_path: Path) -> None:
         for n in range(INVOKES):
             answer = live.post("/agents/echo/invoke", json={"content": {"n": n}})
             assert answer.status_code == 200, answer.text
-        with prometheus_server(f"{live.url}/metrics", tmp_path / "prometheus") as prometheus:
+        # Least privilege: Prometheus scrapes with a viewer key of its own.
+        token = live.post("/auth/keys", json={"role": "viewer", "name": "prometheus"})
+        token_file = tmp_path / "caxton.token"
+        token_file.write_text(token.json()["token"])
+        with prometheus_server(
+            f"{live.url}/metrics", tmp_path / "prometheus", token_file=token_file
+        ) as prometheus:
             # The comparisons are in PromQL so that the wait lasts until they hold, and a
             # failure reports the target's health (a 404 while /metrics is missing, say).
             prometheus.wait_for('up{job="caxton"} == 1', DEADLINE_S)

@@ -42,7 +42,7 @@ def traced(
 
 
 def tool_counts(live: Live) -> dict[tuple[str, str], float]:
-    text = httpx.get(f"{live.url}/metrics").text
+    text = httpx.get(f"{live.url}/metrics", headers=live.headers).text
     return {
         (sample.labels["tool"], sample.labels["outcome"]): sample.value
         for family in text_string_to_metric_families(text)

@@ -21,6 +21,14 @@ router = APIRouter(prefix="/agents", tags=["agents"])
 
 _WASM = "application/wasm"
 _MULTIPART = "multipart/form-data"
+SIGNATURE_HEADER = "X-Caxton-Signature"
+SIGNER_HEADER = "X-Caxton-Signed-By"
+_SIGNATURE_LIMIT = 1024  # a signature file is 89 bytes; past this, it is no signature
+_SIGNATURE: dict[str, Any] = {
+    "type": "string",
+    "description": "base64 of the module's ed25519 signature: the content of its .sig file "
+    "(`caxton signing sign`). Checked against signing.policy before anything is stored",
+}
 _DEPLOY_FIELDS: dict[str, Any] = {
     "name": {"type": "string", "pattern": "^[a-z][a-z0-9-]{0,62}$"},
     "version": {"type": "string", "minLength": 1, "default": "1"},
@@ -39,6 +47,7 @@ _MODULE_BODY: dict[str, Any] = {
                     "required": ["module"],
                     "properties": {
                         "module": {"type": "string", "format": "binary"},
+                        "signature": _SIGNATURE,
                         **_DEPLOY_FIELDS,
                     },
                 }
@@ -49,29 +58,53 @@ _MODULE_BODY: dict[str, Any] = {
 
 
 def _with_query(*fields: str) -> dict[str, Any]:
-    """`_MODULE_BODY`, plus `fields` as query parameters: how a raw module's fields come."""
+    """`_MODULE_BODY`, plus `fields` as query parameters (how a raw module's fields come),
+    and the signature header (how a raw module's signature comes)."""
+    signature = {
+        "name": SIGNATURE_HEADER,
+        "in": "header",
+        "required": False,
+        "schema": _SIGNATURE,
+        "description": "the signature of a raw module; a multipart `signature` part wins over it",
+    }
     return {
         **_MODULE_BODY,
         "parameters": [
-            {"name": field, "in": "query", "required": False, "schema": _DEPLOY_FIELDS[field]}
-            for field in fields
+            *(
+                {"name": field, "in": "query", "required": False, "schema": _DEPLOY_FIELDS[field]}
+                for field in fields
+            ),
+            signature,
         ],
     }
 
 
-class _Upload:
-    """A module and its fields, from a raw `application/wasm` body or a multipart form."""
+# The answer's header when the module was signed: who signed it.
+_SIGNER: dict[str, Any] = {
+    "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+    "description": "the id of the trusted key that signed the module (absent if unsigned)",
+}
 
-    def __init__(self, module: bytes, fields: dict[str, str]) -> None:
+
+class _Upload:
+    """A module, its fields and its signature, from a raw `application/wasm` body or a multipart
+    form; the signature from the form's `signature` part, else from the signature header."""
+
+    def __init__(
+        self, module: bytes, fields: dict[str, str], signature: bytes | str | None
+    ) -> None:
         self.module = module
         self.fields = fields
+        self.signature = signature
 
     @classmethod
     async def read(cls, request: Request, server: Server) -> _Upload:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         query = dict(request.query_params)
         if kind == _WASM:
-            return cls(await read_body(request, server), query)
+            return cls(
+                await read_body(request, server), query, request.headers.get(SIGNATURE_HEADER)
+            )
         if kind == _MULTIPART:
             return await cls._form(request, server, query)
         raise ApiProblem(
@@ -83,15 +116,18 @@ class _Upload:
     @classmethod
     async def _form(cls, request: Request, server: Server, query: dict[str, str]) -> _Upload:
         limit = refuse_declared_excess(request, server)
-        try:
-            form = await request.form(max_files=1, max_fields=16)
+        try:  # two files: the module, and its signature sent as a file
+            form = await request.form(max_files=2, max_fields=16)
         except Exception as error:  # multipart's own errors name the problem
             raise ApiProblem(400, "malformed-form", f"unreadable multipart body: {error}") from None
         fields = dict(query)
         module = b""
+        signature: bytes | str | None = request.headers.get(SIGNATURE_HEADER)
         try:
             for key, value in form.multi_items():
-                if isinstance(value, UploadFile):
+                if key == "signature":
+                    signature = await _part(value, _SIGNATURE_LIMIT)
+                elif isinstance(value, UploadFile):
                     if key == "module":
                         module = await value.read(limit + 1)
                 else:
@@ -104,7 +140,11 @@ class _Upload:
             )
         if len(module) > limit:
             raise too_large(len(module), limit)
-        return cls(module, fields)
+        return cls(module, fields, signature)
+
+    def signer(self, server: Server, agent: str) -> str | None:
+        """Who signed the module (a key id), or None; SignatureRefused when the policy says no."""
+        return server.signing.check(self.module, self.signature, agent=agent)
 
     def text(self, name: str, default: str | None = None) -> str:
         value = self.fields.get(name, default)
@@ -143,13 +183,22 @@ class _Upload:
         raise ApiProblem(422, "invalid-field", f"{name}: must be true or false", field=name)
 
 
+async def _part(value: UploadFile | str, limit: int) -> bytes | str:
+    """A form part's content: a field's text, or the first `limit` + 1 bytes of a file."""
+    if isinstance(value, UploadFile):
+        return await value.read(limit + 1)
+    return value
+
+
 @router.post(
     "",
     status_code=201,
     response_model=Agent,
     summary="Deploy an agent",
     openapi_extra=_with_query(*_DEPLOY_FIELDS),
-    responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+    responses={
+        201: {"headers": {"Location": {"schema": {"type": "string"}}, SIGNER_HEADER: _SIGNER}}
+    },
 )
 async def deploy(request: Request, response: Response, server: ServerDep) -> Agent:
     upload = await _Upload.read(request, server)
@@ -161,6 +210,7 @@ async def deploy(request: Request, response: Response, server: ServerDep) -> Age
             f"name: {name!r} is not an agent name (1-63 of a-z 0-9 -)",
             field="name",
         )
+    signer = upload.signer(server, name)
     view = await asyncio.to_thread(
         server.manager.deploy,
         name,
@@ -171,6 +221,8 @@ async def deploy(request: Request, response: Response, server: ServerDep) -> Age
         start=upload.flag("start", True),
     )
     response.headers["Location"] = f"{API_PREFIX}/agents/{view.name}"
+    if signer is not None:
+        response.headers[SIGNER_HEADER] = signer
     return views.agent(server, view)
 
 
@@ -229,12 +281,16 @@ async def drain(name: str, server: ServerDep) -> Agent:
     response_model=Agent,
     summary="Hot-reload a new module version",
     openapi_extra=_with_query("version"),
+    responses={200: {"headers": {SIGNER_HEADER: _SIGNER}}},
 )
-async def reload(name: str, request: Request, server: ServerDep) -> Agent:
+async def reload(name: str, request: Request, response: Response, server: ServerDep) -> Agent:
     server.manager.get(name)  # 404 before reading a large body
     upload = await _Upload.read(request, server)
     version = upload.version()
+    signer = upload.signer(server, name)
     view = await asyncio.to_thread(server.manager.reload, name, upload.module, version=version)
+    if signer is not None:
+        response.headers[SIGNER_HEADER] = signer
     return views.agent(server, view)
 
 

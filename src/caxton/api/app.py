@@ -8,13 +8,24 @@ from contextlib import asynccontextmanager
 from time import perf_counter
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import TypeAdapter
 
 from caxton import __version__
-from caxton.api import agents, audit, health, invocation, messages, problems, tools
+from caxton.api import (
+    agents,
+    audit,
+    auth,
+    health,
+    invocation,
+    limits,
+    messages,
+    problems,
+    tools,
+)
+from caxton.api.guard import Guard
 from caxton.api.types import API_PREFIX, CLI_VERSION_HEADER, VERSION_HEADER, AclMessage, Problem
 from caxton.server.server import Server
 from caxton.telemetry import CONTENT_TYPE
@@ -40,20 +51,28 @@ def create_app(
             if manage:
                 await asyncio.to_thread(server.close)
 
+    guard = Guard(server)
     app = _CaxtonApi(
         title="Caxton",
         version=__version__,
         summary="Management API of a Caxton multi-agent server",
         lifespan=lifespan,
+        dependencies=[Depends(guard.authorize)],
     )
     app.state.server = server
     problems.install(app)
     app.include_router(health.probes)
-    for module in (health, agents, invocation, messages, tools, audit):
+    for module in (health, agents, invocation, messages, tools, audit, auth, limits):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.middleware("http")(_observed(server))
+        guard.include(module.router.routes, API_PREFIX)
+    app.middleware("http")(_observed(server, guard))
     if server.telemetry.metrics is not None:
         app.get("/metrics", include_in_schema=False)(_metrics(server))
+    # Builds every route's models now, in this thread. Left to the first requests, pydantic
+    # reads the types' source with ast.parse on the event loop, and CPython 3.11's parser
+    # is not thread-safe: a module compiled on another thread at the same time fails with
+    # "SystemError: AST constructor recursion depth mismatch".
+    app.openapi()
     return app
 
 
@@ -71,11 +90,20 @@ def _metrics(server: Server) -> Callable[[], Response]:
 _Next = Callable[[Request], Awaitable[Response]]
 
 
-def _observed(server: Server) -> Callable[[Request, _Next], Awaitable[Response]]:
-    """Every request: a span (when tracing), its duration by route and status, the version."""
+def _observed(server: Server, guard: Guard) -> Callable[[Request, _Next], Awaitable[Response]]:
+    """Every request: the guard, a span (when tracing), its duration by route and status, the
+    version."""
     telemetry = server.telemetry
     tracing = telemetry.provider is not None
     propagator = TraceContextTextMapPropagator()
+
+    async def guarded(request: Request, call_next: _Next) -> Response:
+        refusal = await guard.admit(request)
+        response = refusal if refusal is not None else await _versions(request, call_next)
+        if refusal is not None:
+            response.headers[VERSION_HEADER] = __version__
+        await guard.finish(request, response)
+        return response
 
     async def observe(request: Request, call_next: _Next) -> Response:
         started = perf_counter()
@@ -84,7 +112,7 @@ def _observed(server: Server) -> Callable[[Request, _Next], Awaitable[Response]]
             with telemetry.tracer.start_as_current_span(
                 f"HTTP {request.method}", context=parent, kind=SpanKind.SERVER
             ) as span:
-                response = await _versions(request, call_next)
+                response = await guarded(request, call_next)
                 route = _route(request)
                 span.update_name(f"HTTP {request.method} {route}")
                 span.set_attribute("http.route", route)
@@ -92,7 +120,7 @@ def _observed(server: Server) -> Callable[[Request, _Next], Awaitable[Response]]
                 if response.status_code >= 500:
                     span.set_status(StatusCode.ERROR)
         else:
-            response = await _versions(request, call_next)
+            response = await guarded(request, call_next)
             route = _route(request)
         if telemetry.metrics is not None:
             telemetry.metrics.http.labels(request.method, route, str(response.status_code)).observe(

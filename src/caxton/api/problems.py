@@ -24,6 +24,7 @@ from caxton.errors import (
     InvalidMessage,
     LifecycleError,
     ModuleRejected,
+    SignatureRefused,
 )
 from caxton.server.gateway import AgentBusy, InvokeTimeout
 from caxton.store import AgentNameTaken
@@ -86,6 +87,8 @@ def _translate(error: Exception) -> ApiProblem:
             return ApiProblem(422, "module-rejected", str(error), field="module")
         case AgentInitFailed():
             return ApiProblem(422, "agent-init-failed", str(error), field="module")
+        case SignatureRefused():
+            return ApiProblem(422, error.code, str(error), field="signature")
         case ConfigError():
             return ApiProblem(422, "invalid-setting", str(error), field=error.setting)
         case AclSyntaxError():
@@ -129,6 +132,7 @@ def install(app: FastAPI) -> None:
         LifecycleError,
         ModuleRejected,
         AgentInitFailed,
+        SignatureRefused,
         ConfigError,
         InvalidMessage,
         InvokeTimeout,

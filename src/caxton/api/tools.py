@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from caxton.acl import is_agent_name
 from caxton.api.deps import ServerDep
+from caxton.api.guard import caller
 from caxton.api.problems import ApiProblem
 from caxton.api.types import (
     API_PREFIX,
@@ -132,13 +133,15 @@ def list_servers(server: ServerDep) -> ToolServerList:
     summary="Add an MCP server (runs its command here, or connects to its URL)",
     responses=_LOCATION,
 )
-def add_server(request: ToolServerRequest, response: Response, server: ServerDep) -> ToolServer:
+def add_server(
+    request: ToolServerRequest, response: Response, server: ServerDep, http: Request
+) -> ToolServer:
     try:
         spec = _spec(request)
     except ConfigError as error:
         raise _invalid(error) from None
     try:
-        server.tools.add_server(spec, by="api")
+        server.tools.add_server(spec, by=caller(http))
     except ToolServerExists as error:
         raise ApiProblem(409, "tool-server-exists", str(error), field="name") from None
     response.headers["Location"] = f"{API_PREFIX}/tools/servers/{spec.name}"
@@ -155,8 +158,8 @@ def get_server(name: str, server: ServerDep) -> ToolServer:
     status_code=204,
     summary="Disconnect a tool server and forget it (grants naming it stay)",
 )
-def remove_server(name: str, server: ServerDep) -> Response:
-    if not server.tools.remove_server(name, by="api"):
+def remove_server(name: str, server: ServerDep, http: Request) -> Response:
+    if not server.tools.remove_server(name, by=caller(http)):
         raise _no_server(name)
     return Response(status_code=204)
 
@@ -221,9 +224,11 @@ def grants(name: str, server: ServerDep) -> ToolGrants:
     summary="Let an agent call a tool, or every tool of a server",
     responses={200: {"model": ToolGrant, "description": "Granted already"}},
 )
-def grant(name: str, request: ToolGrantRequest, response: Response, server: ServerDep) -> ToolGrant:
+def grant(
+    name: str, request: ToolGrantRequest, response: Response, server: ServerDep, http: Request
+) -> ToolGrant:
     agent, pattern = _agent(name), _pattern(request.pattern)
-    if not server.tools.grant(agent, pattern, by="api"):
+    if not server.tools.grant(agent, pattern, by=caller(http)):
         response.status_code = 200
     return ToolGrant(agent=agent, pattern=pattern)
 
@@ -236,8 +241,9 @@ def grant(name: str, request: ToolGrantRequest, response: Response, server: Serv
 def revoke(
     name: str,
     server: ServerDep,
+    http: Request,
     pattern: Annotated[str, Query(description="The grant's pattern, exactly as granted")],
 ) -> Response:
-    if not server.tools.revoke(name, _pattern(pattern), by="api"):
+    if not server.tools.revoke(name, _pattern(pattern), by=caller(http)):
         raise ApiProblem(404, "tool-grant-not-found", f"agent {name!r} has no grant {pattern!r}")
     return Response(status_code=204)

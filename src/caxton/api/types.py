@@ -487,13 +487,15 @@ class AuditEntry:
     at: float
     """Unix seconds"""
     actor: str
-    """Who did it: an agent's name, or operator"""
+    """Who did it: an identity (key:<id>, jwt:<sub>, cert:<subject>, local), an agent's
+    name, a client's address:<ip>, or caxton itself"""
     action: str
-    """tool.call, tool.grant, tool.revoke, tool.server.add, tool.server.remove..."""
+    """api.<operation>, auth.ok, auth.failed, auth.denied, agent.limit, agent.trap,
+    tool.call, tool.grant, tool.revoke, tool.server.add, tool.server.remove, audit.prune..."""
     target: str
     """What it was done to, such as server/tool or an agent's name"""
     outcome: str
-    """ok, denied, failed, timeout, invalid, rate-limited..."""
+    """ok, denied, failed, timeout, invalid, rate-limited, invalid-credentials, resource..."""
     detail: dict[str, Any]
     """What else the layer that wrote it recorded"""
     hash: str | None

@@ -36,7 +36,7 @@ COMMANDS = {
     ),
     "audit": Lazy(
         "caxton.cli.audit:audit",
-        "Read, verify and export the audit log of tool calls and permission changes.",
+        "Read, verify and export the security audit trail.",
     ),
     "auth": Lazy(
         "caxton.cli.auth:auth",
@@ -147,13 +147,22 @@ class LazyGroup(click.Group):
     default=None,
     help="Tables for people (default), JSON for scripts.",
 )
+@click.option(
+    "--token",
+    envvar="CAXTON_TOKEN",
+    default=None,
+    help="API key or JWT (default: $CAXTON_TOKEN, the client config, and for a server on "
+    "this machine its data directory's admin.key).",
+)
 @click.pass_context
-def main(ctx: click.Context, url: str | None, output: str | None) -> None:
+def main(ctx: click.Context, url: str | None, output: str | None, token: str | None) -> None:
     """Caxton: an application server for multi-agent systems."""
     config = load_client_config()
     ctx.obj = CliContext(
         url=(url or config.get("url") or "http://127.0.0.1:8080").rstrip("/"),
         output=output or config.get("output") or "table",
+        token=token,
+        config=config,
     )
 
 

@@ -8,6 +8,7 @@ and imports nothing heavier than http.client, msgspec and the API types;
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,12 +35,14 @@ def complete_agent_name(
     """Shell completion of agent names, from the server (nothing when it does not answer)."""
     from click.shell_completion import CompletionItem
 
-    from caxton.cli.client import Client, CliError
-    from caxton.cli.context import load_client_config
+    from caxton.cli.client import CliError
+    from caxton.cli.context import load_client_config, make_client
 
     try:
-        url = ctx.find_root().params.get("url") or load_client_config().get("url") or _DEFAULT_URL
-        client = Client(str(url).rstrip("/"), timeout=1.0)
+        params = ctx.find_root().params
+        config = load_client_config()
+        url = params.get("url") or config.get("url") or _DEFAULT_URL
+        client = make_client(str(url).rstrip("/"), params.get("token"), config, timeout=1.0)
         try:
             page = client.get("/agents", AgentList, params={"limit": PAGE})
         finally:
@@ -51,6 +54,17 @@ def complete_agent_name(
 
 # Each use adds a fresh argument: click builds the parameter when the decorator is applied.
 name_argument = click.argument("name", shell_complete=complete_agent_name)
+signature_option = click.option(
+    "--signature",
+    "signature_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="MODULE's signature file (`caxton signing sign`). "
+    "Default: MODULE.sig, sent whenever it exists beside MODULE.",
+)
+no_signature_option = click.option(
+    "--no-signature", "unsigned", is_flag=True, help="Send no signature, even if MODULE.sig exists."
+)
 
 
 @click.group()
@@ -75,6 +89,8 @@ def agent() -> None:
 @click.option("--memory", type=click.IntRange(min=1), default=None, help="Memory ceiling, bytes.")
 @click.option("--fuel", type=click.IntRange(min=1), default=None, help="Fuel per message.")
 @click.option("--no-start", is_flag=True, help="Deploy it Loaded; start it later.")
+@signature_option
+@no_signature_option
 def deploy(
     module: Path,
     name: str,
@@ -84,13 +100,17 @@ def deploy(
     memory: int | None,
     fuel: int | None,
     no_start: bool,
+    signature_file: Path | None,
+    unsigned: bool,
 ) -> None:
     """Upload MODULE (.wasm, or .wat compiled here) and deploy it as --name.
 
     --memory and --fuel override memory_bytes and fuel_per_message in
-    --limits. Exits 5 when the name is taken, 2 when an option is refused,
-    1 when the agent ends Failed (a module that fails validation or
-    caxton_init): it stays deployed, Failed, with the reason.
+    --limits. MODULE.sig, when it exists, is sent as the module's signature
+    (or --signature FILE; --no-signature sends none). Exits 5 when the name is
+    taken, 2 when an option or the signature is refused, 1 when the agent ends
+    Failed (a module that fails validation or caxton_init): it stays
+    deployed, Failed, with the reason.
     """
     limits = render.json_object("--limits", limits_text) if limits_text else {}
     if memory is not None:
@@ -104,18 +124,14 @@ def deploy(
         params["config"] = orjson.dumps(render.json_object("--config", config_text)).decode()
     if limits:
         params["limits"] = orjson.dumps(limits).decode()
+    upload = _Upload.of(module, signature_file, unsigned)
     deployed = (
         context()
         .client()
-        .post(
-            "/agents",
-            Agent,
-            body=_module_bytes(module),
-            params=params,
-            content_type="application/wasm",
-        )
+        .post("/agents", Agent, body=upload.body, params=params, content_type=upload.content_type)
     )
-    _show_agent(deployed, f"deployed {deployed.name} {deployed.version}: {deployed.state}")
+    headline = f"deployed {deployed.name} {deployed.version}: {deployed.state}{upload.note}"
+    _show_agent(deployed, headline)
     _fail_if_failed(deployed)
 
 
@@ -123,21 +139,94 @@ def deploy(
 @name_argument
 @click.argument("module", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--version", "version", required=True, help="The new version's label.")
-def reload(name: str, module: Path, version: str) -> None:
-    """Hot-reload agent NAME with a new MODULE version (rollback returns to the old one)."""
+@signature_option
+@no_signature_option
+def reload(
+    name: str, module: Path, version: str, signature_file: Path | None, unsigned: bool
+) -> None:
+    """Hot-reload agent NAME with a new MODULE version (rollback returns to the old one).
+
+    MODULE.sig, when it exists, is sent as the module's signature (or
+    --signature FILE; --no-signature sends none).
+    """
+    upload = _Upload.of(module, signature_file, unsigned)
     reloaded = (
         context()
         .client()
         .post(
             f"/agents/{render.part(name)}/reload",
             Agent,
-            body=_module_bytes(module),
+            body=upload.body,
             params={"version": version},
-            content_type="application/wasm",
+            content_type=upload.content_type,
         )
     )
-    _show_agent(reloaded, f"reloaded {reloaded.name}: now {reloaded.version}, {reloaded.state}")
+    headline = f"reloaded {reloaded.name}: now {reloaded.version}, {reloaded.state}{upload.note}"
+    _show_agent(reloaded, headline)
     _fail_if_failed(reloaded)
+
+
+@dataclass(frozen=True, slots=True)
+class _Upload:
+    """A module as sent: raw `application/wasm` when unsigned, else multipart with its signature.
+
+    Multipart rather than the X-Caxton-Signature header: the client (cli/client.py)
+    sends only headers of its own, and the server reads the same fields either way.
+    """
+
+    body: bytes
+    content_type: str
+    note: str  # for the headline: the signature file sent, or nothing
+
+    @classmethod
+    def of(cls, module: Path, signature_file: Path | None, unsigned: bool) -> _Upload:
+        found = _signature_file(module, signature_file, unsigned)
+        if found is None:
+            return cls(_module_bytes(module), "application/wasm", "")
+        if module.suffix == ".wat":
+            raise click.BadParameter(
+                f"{found} cannot be the signature of {module}: the server checks the .wasm it "
+                "receives; compile the module, sign the .wasm, and deploy that",
+                param_hint="--signature",
+            )
+        import secrets  # here: it costs milliseconds that unsigned commands need not pay
+
+        signature = _signature_text(found)
+        # RFC 7578 form-data. A random boundary: 128 bits no module can be made to contain.
+        boundary = f"caxton-{secrets.token_hex(16)}"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="signature"\r\n\r\n'
+                f"{signature}\r\n--{boundary}\r\n"
+                'Content-Disposition: form-data; name="module"; filename="module.wasm"\r\n'
+                "Content-Type: application/wasm\r\n\r\n"
+            ).encode()
+            + _module_bytes(module)
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        return cls(body, f"multipart/form-data; boundary={boundary}", f" (signature {found})")
+
+
+def _signature_file(module: Path, given: Path | None, unsigned: bool) -> Path | None:
+    """The signature file to send: --signature, else MODULE.sig if it exists; None for none."""
+    if unsigned:
+        if given is not None:
+            raise click.UsageError("--signature and --no-signature contradict each other")
+        return None
+    if given is not None:
+        return given
+    beside = module.with_name(module.name + ".sig")
+    return beside if beside.is_file() else None
+
+
+def _signature_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except UnicodeDecodeError:
+        raise click.BadParameter(
+            f"{path} is not a signature file (base64 text, as `caxton signing sign` writes)",
+            param_hint="--signature",
+        ) from None
 
 
 def _module_bytes(path: Path) -> bytes:

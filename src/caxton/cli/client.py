@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,6 +23,7 @@ from caxton import __version__
 from caxton.api.types import API_PREFIX, CLI_VERSION_HEADER, Problem
 from caxton.cli.context import (
     EXIT_CONFLICT,
+    EXIT_DENIED,
     EXIT_FAILED,
     EXIT_NOT_FOUND,
     EXIT_TIMEOUT,
@@ -34,9 +36,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_EXIT_BY_STATUS = {400: EXIT_USAGE, 404: EXIT_NOT_FOUND, 409: EXIT_CONFLICT, 413: EXIT_USAGE,
-                   415: EXIT_USAGE, 422: EXIT_USAGE, 504: EXIT_TIMEOUT}  # fmt: skip
+_EXIT_BY_STATUS = {400: EXIT_USAGE, 401: EXIT_DENIED, 403: EXIT_DENIED, 404: EXIT_NOT_FOUND,
+                   409: EXIT_CONFLICT, 413: EXIT_USAGE, 415: EXIT_USAGE, 422: EXIT_USAGE,
+                   504: EXIT_TIMEOUT}  # fmt: skip
 JSON = "application/json"
+_HINTS = {
+    401: " (pass --token or set CAXTON_TOKEN; on the server's machine the CLI reads "
+    "<data_dir>/admin.key by itself)",
+    503: " (the server is starting or stopping; try again)",
+}
 
 
 class CliError(click.ClickException):
@@ -70,9 +78,22 @@ class Reply:
         return self.content.decode("utf-8", errors="replace")
 
 
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """How the CLI proves who it is: a bearer token, and for TLS a CA and a client certificate."""
+
+    token: str | None = None
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+
 class Client:
-    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str, *, timeout: float = 30.0, credentials: Credentials | None = None
+    ) -> None:
         self.url = url
+        self._credentials = credentials or Credentials()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise CliError(f"{url!r} is not an http:// or https:// URL (--url)", EXIT_USAGE)
@@ -171,6 +192,8 @@ class Client:
     ) -> http.client.HTTPResponse:
         """Send on the kept-alive connection; once more on a new one if the server had closed it."""
         headers = {CLI_VERSION_HEADER: __version__, "Accept": JSON}
+        if self._credentials.token:
+            headers["Authorization"] = f"Bearer {self._credentials.token}"
         if data is not None:
             headers["Content-Type"] = content_type
         for attempt in (1, 2):
@@ -186,12 +209,29 @@ class Client:
 
     def _connect(self, timeout: float | None) -> http.client.HTTPConnection:
         if self._connection is None:
-            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._connection = kind(self._host, self._port, timeout=timeout)
+            if self._https:
+                self._connection = http.client.HTTPSConnection(
+                    self._host, self._port, timeout=timeout, context=self._tls()
+                )
+            else:
+                self._connection = http.client.HTTPConnection(
+                    self._host, self._port, timeout=timeout
+                )
         self._connection.timeout = timeout
         if self._connection.sock is not None:
             self._connection.sock.settimeout(timeout)
         return self._connection
+
+    def _tls(self) -> ssl.SSLContext:
+        credentials = self._credentials
+        try:
+            context = ssl.create_default_context(cafile=credentials.ca_file)
+            if credentials.cert_file:
+                context.load_cert_chain(credentials.cert_file, credentials.key_file)
+        except (OSError, ssl.SSLError) as error:
+            raise CliError(f"TLS credentials unusable: {_reason(error)}", EXIT_USAGE) from None
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+        return context
 
     def _unreachable(self) -> CliError:
         return CliError(
@@ -261,5 +301,5 @@ def _problem(reply: Reply) -> CliError:
         problem = msgspec.json.decode(reply.content, type=Problem)
     except msgspec.MsgspecError:
         return CliError(f"{reply.status} from {reply.url}: {reply.text[:500]}", code)
-    hint = " (the server is starting or stopping; try again)" if reply.status == 503 else ""
+    hint = _HINTS.get(reply.status, "")
     return CliError(f"{problem.detail} [{problem.code}]{hint}", code)

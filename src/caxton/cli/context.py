@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ EXIT_UNREACHABLE = 3  # no server at the URL
 EXIT_NOT_FOUND = 4
 EXIT_CONFLICT = 5  # the state does not allow it, or the name is taken
 EXIT_TIMEOUT = 6
+EXIT_DENIED = 7  # no credentials, wrong ones, or a role that may not do it
 
 
 def client_config_path() -> Path:
@@ -38,7 +39,7 @@ def load_client_config() -> dict[str, str]:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise click.UsageError(f"client config {path}: {error}") from None
-    unknown = set(data) - {"url", "output", "token"}
+    unknown = set(data) - {"url", "output", "token", "ca_cert", "client_cert", "client_key"}
     if unknown:
         raise click.UsageError(f"client config {path}: unknown keys {', '.join(sorted(unknown))}")
     return {key: str(value) for key, value in data.items()}
@@ -48,6 +49,8 @@ def load_client_config() -> dict[str, str]:
 class CliContext:
     url: str
     output: str
+    token: str | None = None
+    config: dict[str, str] = field(default_factory=dict)
     _client: Client | None = None
 
     @property
@@ -57,17 +60,54 @@ class CliContext:
     def client(self) -> Client:
         """The command's client, closed when the command ends (its connection too)."""
         if self._client is None:
-            from caxton.cli.client import Client  # http.client loads only for commands that need it
-
-            self._client = Client(self.url)
+            self._client = make_client(self.url, self.token, self.config)
             click.get_current_context().find_root().call_on_close(self._client.close)
         return self._client
+
+
+def make_client(
+    url: str, token: str | None, config: dict[str, str], timeout: float = 30.0
+) -> Client:
+    """A client for `url` with the credentials given, configured, or found on this machine."""
+    from caxton.cli.client import Client, Credentials  # http.client loads only when needed
+
+    credentials = Credentials(
+        token=token or config.get("token") or local_admin_key(url),
+        ca_file=os.environ.get("CAXTON_CA_CERT") or config.get("ca_cert"),
+        cert_file=os.environ.get("CAXTON_CLIENT_CERT") or config.get("client_cert"),
+        key_file=os.environ.get("CAXTON_CLIENT_KEY") or config.get("client_key"),
+    )
+    return Client(url, timeout=timeout, credentials=credentials)
+
+
+def local_admin_key(url: str) -> str | None:
+    """The admin key a server on this machine wrote in its data directory, if readable.
+
+    Only for a server on a loopback address: a key is never sent anywhere else
+    by itself. The data directory is $CAXTON_DATA_DIR, else the default one.
+    """
+    from urllib.parse import urlsplit
+
+    from caxton.settings import default_data_dir
+
+    host = urlsplit(url).hostname or ""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    data_dir = os.environ.get("CAXTON_DATA_DIR") or str(default_data_dir(os.environ))
+    try:
+        return (Path(data_dir).expanduser() / "admin.key").read_text().strip() or None
+    except OSError:
+        return None
 
 
 def context() -> CliContext:
     """The `CliContext` of the running command (main group's options resolved)."""
     obj = click.get_current_context().find_root().obj
     if not isinstance(obj, CliContext):  # a group invoked on its own, as tests do
-        obj = CliContext(url=os.environ.get("CAXTON_URL", "http://127.0.0.1:8080"), output="table")
+        obj = CliContext(
+            url=os.environ.get("CAXTON_URL", "http://127.0.0.1:8080"),
+            output="table",
+            token=os.environ.get("CAXTON_TOKEN"),
+        )
         click.get_current_context().find_root().obj = obj
     return obj

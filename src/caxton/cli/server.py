@@ -30,6 +30,12 @@ def server() -> None:
 @click.option(
     "--examples/--no-examples", default=None, help="Deploy the example agents ping, pong, echo."
 )
+@click.option(
+    "--insecure-no-auth",
+    is_flag=True,
+    default=False,
+    help="Turn authentication off: every caller is an admin. Loopback addresses only.",
+)
 def start(
     host: str | None,
     port: int | None,
@@ -38,13 +44,20 @@ def start(
     workers: int | None,
     log_level: str | None,
     examples: bool | None,
+    insecure_no_auth: bool,
 ) -> None:
-    """Start the server in the foreground; SIGTERM or Ctrl-C drains agents and stops it."""
+    """Start the server in the foreground; SIGTERM or Ctrl-C drains agents and stops it.
+
+    Every route but /health and /ready needs credentials. At first start the
+    server makes an admin API key in DATA_DIR/admin.key (readable by you
+    only), which `caxton` on this machine uses by itself.
+    """
     from caxton.errors import ConfigError
     from caxton.settings import Settings
 
     flags = {"host": host, "port": port, "data_dir": data_dir, "workers": workers,
-             "log_level": log_level, "examples": examples}  # fmt: skip
+             "log_level": log_level, "examples": examples,
+             "auth.enabled": False if insecure_no_auth else None}  # fmt: skip
     try:
         settings = Settings.load(flags, config_path=config_file)
     except ConfigError as error:
@@ -54,8 +67,9 @@ def start(
     from caxton.telemetry.logs import configure
 
     configure(settings)
+    scheme = "https" if settings.tls.enabled else "http"
     click.echo(
-        f"caxton: serving http://{settings.host}:{settings.port} (data in {settings.data_dir})",
+        f"caxton: serving {scheme}://{settings.host}:{settings.port} (data in {settings.data_dir})",
         err=True,
     )
     try:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from caxton.api.app import create_app
+from caxton.security.tls import ServingCertificate, http_protocol
 from caxton.server.examples import deploy_examples
 from caxton.server.server import Server
 from caxton.settings import Settings
@@ -21,7 +24,12 @@ log = logging.getLogger("caxton.server")
 
 
 def build(settings: Settings) -> tuple[Server, uvicorn.Server]:
-    """The server and the uvicorn instance that will run it (not started yet)."""
+    """The server and the uvicorn instance that will run it (not started yet).
+
+    With `tls.enabled`, the certificate is loaded first: one that does not load
+    is a ConfigError naming the setting, raised before anything is opened.
+    """
+    certificate = ServingCertificate(settings.tls) if settings.tls.enabled else None
     server = Server(settings)
     app = create_app(server, on_started=deploy_examples if settings.examples else None)
     config = uvicorn.Config(
@@ -32,13 +40,33 @@ def build(settings: Settings) -> tuple[Server, uvicorn.Server]:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        # The HTTP/1.1 implementation uvicorn picks itself, giving requests the TLS extension.
+        http="auto" if certificate is None else http_protocol(AutoHTTPProtocol),
+        ssl_context_factory=None if certificate is None else _listening(certificate),
     )
+    if certificate is not None and server.telemetry.metrics is not None:
+        server.telemetry.metrics.watch_certificate(certificate.expiry_days)
     return server, uvicorn.Server(config)
+
+
+def _listening(
+    certificate: ServingCertificate,
+) -> Callable[[uvicorn.Config, Callable[[], ssl.SSLContext]], ssl.SSLContext]:
+    """For uvicorn's `ssl_context_factory`: the context that rereads the certificate files.
+
+    uvicorn's `ssl_certfile` and `ssl_keyfile` would read them once, at start.
+    """
+
+    def factory(config: uvicorn.Config, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+        return certificate.context
+
+    return factory
 
 
 @contextmanager
 def in_background(http: uvicorn.Server) -> Iterator[str]:
-    """Run `http` in a thread on an ephemeral port of 127.0.0.1 until the block ends; its URL.
+    """Run `http` in a thread on an ephemeral port of 127.0.0.1 until the block ends; its URL
+    (https:// when it serves TLS).
 
     The socket listens before uvicorn starts, so requests made at once wait in
     its backlog until the server is up: nobody needs to wait for it. It names
@@ -53,7 +81,8 @@ def in_background(http: uvicorn.Server) -> Iterator[str]:
     thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        scheme = "https" if http.config.is_ssl else "http"
+        yield f"{scheme}://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         http.should_exit = True
         thread.join(30)

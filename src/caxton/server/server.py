@@ -17,12 +17,19 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from caxton import __version__
 from caxton.agents import AgentManager
+from caxton.errors import ErrorClass
 from caxton.router import Dispatcher, Router
 from caxton.router.history import MessageHistory
 from caxton.runtime import Runtime, RuntimeConfig
+from caxton.security.authenticator import Authenticator, Identity
+from caxton.security.keys import KeyRing
+from caxton.security.ratelimit import RateLimiter
+from caxton.security.signing import SigningPolicy
+from caxton.security.tokens import JwtVerifier
 from caxton.security.trail import AuditTrail
 from caxton.server.gateway import Gateway
 from caxton.server.jobs import JobRunner
@@ -48,6 +55,9 @@ class Server:
         self.settings = settings
         self.version = __version__
         self.started_at = time.time()
+        # First: a broken trusted key (a ConfigError) then leaves nothing open to close.
+        self.signing = SigningPolicy.from_settings(settings.signing)
+        tokens = JwtVerifier(settings.jwt)
         data_dir = Path(settings.data_dir)
         self.store = Store.open(data_dir)
         try:
@@ -78,13 +88,28 @@ class Server:
             self.store.close()
             raise
         tool_limits = ToolLimits(**dataclasses.asdict(settings.tools))
-        self.audit = AuditTrail(self.store.audit, enabled=settings.security.audit)
+        self.audit = AuditTrail(
+            self.store.audit,
+            enabled=settings.security.audit,
+            retention_days=settings.security.audit_retention_days,
+        )
+        self.router.on_error = self._on_error  # after Telemetry, which set its own
         self.tools = ToolCalls(
             self.router, self.store, tool_limits, log_dir=data_dir / "tools", audit=self.audit
         )
         self._declared_tools = [
             ToolServerSpec.declared(name, table) for name, table in settings.tool_servers.items()
         ]
+        self.keys = KeyRing(self.store)
+        self.authenticator = Authenticator(
+            self.keys, tokens, role_claim=settings.jwt.role_claim, cache_s=settings.auth.cache_s
+        )
+        self.authenticator.on_first_use = self._first_use
+        self.limiter = RateLimiter(settings.rate_limits, self.store.rate_limits)
+        # Made here, not at start: a CLI may read the file as soon as the socket listens.
+        self.key_file = self.keys.bootstrap(data_dir)
+        if self.key_file is not None:
+            self.audit.append("caxton", "auth.key.bootstrap", str(self.key_file), "ok", {})
         self.telemetry.watch_tools(self.tools)
         self.gateway = Gateway(self.router)
         self.gateway.attach()
@@ -100,8 +125,25 @@ class Server:
         limits = config.default_limits.override(config.memory, **overrides)
         return dataclasses.replace(config, limits=limits)
 
+    def _on_error(
+        self,
+        error_class: ErrorClass,
+        reason: str,
+        agent: str | None,
+        message: dict[str, Any] | None,
+    ) -> None:
+        """Every error the router meets is counted and logged; an agent's violation is audited."""
+        self.telemetry.errors.record(error_class, reason, agent, message)
+        self.audit.violation(error_class, reason, agent, message)
+
     def start(self) -> list[str]:
         """Recover the stored agents and start delivering; returns the agents started."""
+        self.audit.start()
+        if not self.settings.auth.enabled:
+            log.warning(
+                "authentication is OFF (auth.enabled = false): anyone who can reach %s:%d "
+                "is an admin", self.settings.host, self.settings.port,
+            )  # fmt: skip
         started = self.manager.recover()
         self.dispatcher.start()
         self.tools.start(self._declared_tools)
@@ -119,6 +161,7 @@ class Server:
         saved = self.manager.shutdown()
         self.tools.close()
         self.dispatcher.stop()
+        self.audit.close()  # no violation comes once the dispatcher stopped
         self.telemetry.close()
         log.info("caxton stopped: agents drained, %d queued messages saved", saved)
         self.history.close()
@@ -126,6 +169,10 @@ class Server:
         self.runtime.close()
         self.store.close()
         return saved
+
+    def _first_use(self, identity: Identity) -> None:
+        self.audit.append(identity.subject, "auth.ok", identity.subject, "ok",
+                          {"via": identity.via, "role": identity.role})  # fmt: skip
 
     # What the API shows.
 

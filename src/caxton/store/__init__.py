@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Self
 
 from caxton.store.audit import AuditLog, AuditRecord
+from caxton.store.credentials import ApiKeys, IdentityRoleRecord, IdentityRoles, KeyRecord
 from caxton.store.database import DATABASE_FILE, Database, restore, verify_backup
 from caxton.store.jobs import JOB_STATES, JobRecord, Jobs, JobStateError, UnknownJob
 from caxton.store.kv import DurableKeyValueStore
@@ -32,6 +33,7 @@ from caxton.store.messages import (
     StoredDeadLetter,
 )
 from caxton.store.migrations import LATEST, MIGRATIONS, Migration
+from caxton.store.ratelimits import RateLimitRecord, RateLimits
 from caxton.store.registry import (
     REMOVED,
     AgentNameTaken,
@@ -67,6 +69,7 @@ __all__ = [
     "AgentNameTaken",
     "AgentRecord",
     "Agents",
+    "ApiKeys",
     "AuditLog",
     "AuditRecord",
     "Capabilities",
@@ -78,13 +81,18 @@ __all__ = [
     "Deployment",
     "DurableKeyValueStore",
     "GrantRecord",
+    "IdentityRoleRecord",
+    "IdentityRoles",
     "JobRecord",
     "JobStateError",
     "Jobs",
+    "KeyRecord",
     "Migration",
     "Modules",
     "Provider",
     "QueuedMessages",
+    "RateLimitRecord",
+    "RateLimits",
     "Route",
     "Routes",
     "Store",
@@ -116,6 +124,9 @@ class Store:
         self.tool_servers = ToolServers(db)
         self.tool_grants = ToolGrants(db)
         self.audit = AuditLog(db)
+        self.rate_limits = RateLimits(db)
+        self.api_keys = ApiKeys(db)
+        self.identity_roles = IdentityRoles(db)
 
     @classmethod
     def open(cls, data_dir: Path | str, *, clock: Callable[[], float] = time.time) -> Self:

@@ -298,6 +298,10 @@ CREATE TABLE audit_pruned (
     hash        TEXT,
     at          REAL NOT NULL
 );
+CREATE TRIGGER audit_pruned_no_update BEFORE UPDATE ON audit_pruned
+BEGIN SELECT RAISE(ABORT, 'prune marks are append-only'); END;
+CREATE TRIGGER audit_pruned_no_delete BEFORE DELETE ON audit_pruned
+BEGIN SELECT RAISE(ABORT, 'prune marks are append-only'); END;
 DROP TRIGGER audit_no_delete;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 WHEN OLD.seq > (SELECT COALESCE(MAX(through_seq), 0) FROM audit_pruned)

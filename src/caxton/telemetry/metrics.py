@@ -5,7 +5,8 @@ build many servers). It holds the histograms observed where the work is
 (HTTP requests, SQLite writes), the standard process collector (CPU, RSS,
 open files) and `_Collector`, which reads the router's, the agents' and the
 watcher's counts when a scrape asks, so that nothing on the message path
-calls into prometheus_client.
+calls into prometheus_client. With TLS on, `watch_certificate` adds the
+serving certificate's days to expiry, read the same way.
 
 Agent labels are bounded: the `agent_series` busiest agents (by messages
 received) get series of their own, the rest are summed under `_other`, so
@@ -15,7 +16,7 @@ that ten thousand agents do not make ten thousand series of each metric.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -88,6 +89,10 @@ class Metrics:
         )
         ProcessCollector(registry=self.registry)
         self.registry.register(_Collector(sources))
+
+    def watch_certificate(self, expiry_days: Callable[[], float]) -> None:
+        """Expose the days left on the TLS certificate the API serves, asked at each scrape."""
+        self.registry.register(_Certificate(expiry_days))
 
     def observe_tool_call(self, tool: str, outcome: str, seconds: float) -> None:
         self.tool_calls.labels(tool, outcome).observe(seconds)
@@ -314,6 +319,19 @@ class _Collector(Collector):
             for key, family in families.items():
                 family.add_metric([label], row[key])
         yield from families.values()
+
+
+class _Certificate(Collector):
+    def __init__(self, expiry_days: Callable[[], float]) -> None:
+        self._expiry_days = expiry_days
+
+    def collect(self) -> Iterable[Metric]:
+        days = GaugeMetricFamily(
+            "caxton_tls_certificate_expiry_days",
+            "Days until the TLS certificate the API serves expires; negative once it has",
+        )
+        days.add_metric([], self._expiry_days())
+        yield days
 
 
 class _WithoutCreated:
