@@ -422,6 +422,60 @@ def _print_log(line: AgentLogLine) -> None:
         click.echo(f"{render.when(line.at)} {line.level} {line.agent}: {line.text}")
 
 
+# ---- new: a project from a template ----
+
+
+_NEXT_STEPS = {
+    "c": "make            # build/{name}.wasm (clang, wasi-libc)",
+    "rust": "make            # build/{name}.wasm (rustc with the wasm32-wasi target)",
+    "assemblyscript": "make            # npm install once, then build/{name}.wasm",
+}
+
+
+@agent.command("new")
+@click.argument("name")
+@click.option(
+    "--lang",
+    "language",
+    type=click.Choice(["c", "rust", "assemblyscript"]),
+    required=True,
+    help="The agent's language.",
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the project (default: ./NAME).",
+)
+def new(name: str, language: str, directory: Path | None) -> None:
+    """Start a project for agent NAME: source, the SDK, a build and a test of its own.
+
+    \b
+      caxton agent new greeter --lang c
+      cd greeter && make && make test
+      caxton agent deploy build/greeter.wasm --name greeter
+
+    Exits 2 if NAME is not an agent name or the directory is not empty.
+    """
+    from caxton.scaffold import ScaffoldError, new_project
+
+    target = directory or Path(name)
+    try:
+        written = new_project(name, language, target)
+    except ScaffoldError as error:
+        raise click.UsageError(str(error)) from None
+    cli = context()
+    if cli.json:
+        render.emit_json({"directory": str(target), "files": [str(path) for path in written]})
+        return
+    click.echo(f"created {target}/ ({len(written)} files): a {language} agent named {name}")
+    click.echo(f"  cd {target}")
+    click.echo("  " + _NEXT_STEPS[language].format(name=name))
+    click.echo("  make test        # its own test, with caxton.testing (pytest)")
+    click.echo(f"  caxton agent deploy build/{name}.wasm --name {name}")
+
+
 # ---- run: in-process, no server ----
 
 
