@@ -17,6 +17,8 @@ import wasmtime
 
 # The example C agents (examples/agents/c), which every test that needs them shares.
 EXAMPLES: Final = Path(__file__).resolve().parent.parent / "examples" / "agents" / "c"
+# The C SDK (caxton.h, caxton.c), which build_c_agent links into every agent.
+C_SDK: Final = Path(__file__).resolve().parent.parent / "src" / "caxton" / "sdk" / "c"
 EXAMPLE_AGENTS: Final = ("echo", "ping", "pong", "cnet_initiator", "cnet_participant")
 
 INSTALL_HINT: Final = "apt-get install clang lld wasi-libc libclang-rt-dev-wasm32"
@@ -46,10 +48,12 @@ def build_c_agent(
 ) -> Path:
     """Compile `source` (plus `extra_sources`) into `out_dir/<stem>.wasm`.
 
-    The source's directory is on the include path, so `#include "caxton_abi.h"`
-    works for sources next to the header. $CAXTON_WASI_SYSROOT, when set, is
-    passed as `--sysroot`. Raises RuntimeError with clang's output and an
-    install hint when the toolchain is missing or the build fails.
+    The source's directory and the C SDK are on the include path, and the SDK's
+    caxton.c is compiled in: wasm-ld keeps only the functions an agent calls,
+    so an agent that does not use the SDK comes out as it would without it.
+    $CAXTON_WASI_SYSROOT, when set, is passed as `--sysroot`. Raises
+    RuntimeError with clang's output and an install hint when the toolchain is
+    missing or the build fails.
     """
     clang = find_clang()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -61,11 +65,13 @@ def build_c_agent(
         *((f"--sysroot={sysroot}",) if sysroot else ()),
         f"-I{source.parent}",
         *(f"-I{path}" for path in include),
+        f"-I{C_SDK}",
         *_LINK_FLAGS,
         "-o",
         str(out),
         str(source),
         *(str(extra) for extra in extra_sources),
+        str(C_SDK / "caxton.c"),
     ]
     try:
         result = subprocess.run(

@@ -1,5 +1,12 @@
 /*
- * caxton_abi.h - a tiny header for writing Caxton agents (ABI version 1) in C.
+ * caxton_abi.h - the header C agents used before the C SDK (src/caxton/sdk/c).
+ *
+ * Superseded by the SDK: new agents include caxton.h instead. It stays for
+ * the test agents in tests/agents written against it (burst.c, seeker.c),
+ * which their tests build with this directory on the include path.
+ * Its imports carry C names of their own (caxton_abi_*, behind macros with
+ * the old names), so that an agent linked with the SDK's caxton.c, as every
+ * test build is, never binds them to the SDK's functions of the same names.
  *
  * Build an agent as a WASI reactor:
  *
@@ -26,6 +33,10 @@
  */
 #ifndef CAXTON_ABI_H
 #define CAXTON_ABI_H
+
+#ifdef CAXTON_H
+#error "caxton_abi.h and caxton.h (the C SDK) cannot be used together"
+#endif
 
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +67,15 @@ enum {
 };
 
 /* ---- imports (module "caxton"); only the ones an agent calls end up imported ---- */
+
+#define caxton_send caxton_abi_send
+#define caxton_log caxton_abi_log
+#define caxton_now_ms caxton_abi_now_ms
+#define caxton_kv_get caxton_abi_kv_get
+#define caxton_kv_set caxton_abi_kv_set
+#define caxton_kv_delete caxton_abi_kv_delete
+#define caxton_tool_call caxton_abi_tool_call
+#define caxton_register_capability caxton_abi_register_capability
 
 CAXTON_IMPORT("send") int32_t caxton_send(const void *ptr, int32_t len);
 CAXTON_IMPORT("log") void caxton_log(int32_t level, const void *ptr, int32_t len);

@@ -1,0 +1,46 @@
+# caxton.mk - builds Caxton agents in C with this SDK (WASI reactors, ABI version 1).
+#
+# Include it from an agent's Makefile, then give each agent one rule:
+#
+#     CAXTON_SDK := caxton-sdk               # this file's directory (the default)
+#     include $(CAXTON_SDK)/caxton.mk
+#
+#     build/my-agent.wasm: src/my_agent.c $(CAXTON_DEPS)
+#     	$(caxton-link)
+#
+# caxton-link compiles the rule's .c prerequisites with the SDK's header on
+# the include path and links them with the SDK's object into $@. Including
+# this file does not change which target `make` builds by default.
+#
+# Settings (make VAR=value):
+#   CLANG          clang that targets wasm32-wasi (default: clang)
+#   WASI_SYSROOT   a wasi-libc sysroot, when clang has none of its own
+#                  (Debian's wasi-libc package needs none)
+#   CFLAGS         default: -O2 -Wall -Wextra
+#   BUILD          where objects and modules go (default: build)
+
+caxton_default_goal := $(.DEFAULT_GOAL)
+
+CAXTON_SDK ?= $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+CLANG ?= clang
+WASI_SYSROOT ?=
+CFLAGS ?= -O2 -Wall -Wextra
+BUILD ?= build
+
+CAXTON_TARGET := --target=wasm32-wasi $(if $(WASI_SYSROOT),--sysroot=$(WASI_SYSROOT))
+# A reactor: the host calls _initialize once, then the agent's exports, never main.
+# wasi-libc ships with DWARF; dropping it keeps the `name` section for backtraces.
+CAXTON_LINK_FLAGS := -mexec-model=reactor -Wl,--strip-debug
+CAXTON_OBJECT := $(BUILD)/caxton-sdk.o
+CAXTON_DEPS := $(CAXTON_OBJECT) $(CAXTON_SDK)/caxton.h
+
+$(CAXTON_OBJECT): $(CAXTON_SDK)/caxton.c $(CAXTON_SDK)/caxton.h
+	@mkdir -p $(@D)
+	$(CLANG) $(CAXTON_TARGET) $(CFLAGS) -c -o $@ $<
+
+define caxton-link
+@mkdir -p $(@D)
+$(CLANG) $(CAXTON_TARGET) $(CFLAGS) -I$(CAXTON_SDK) $(CAXTON_LINK_FLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(CAXTON_OBJECT)
+endef
+
+.DEFAULT_GOAL := $(caxton_default_goal)
