@@ -17,7 +17,7 @@ from caxton.router.trace import trace_id_of
 from caxton.runtime import InMemoryKeyValueStore, Runtime, Status
 from conftest import ALLOC, LOGGER, wat
 from routing import Tap, inbox, running, tap
-from toolchain import EXAMPLES, build_c_agent
+from toolchain import build_c_agent
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,7 +46,7 @@ def example(name: str) -> bytes:
 @pytest.fixture(scope="module")
 def burst(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     out = tmp_path_factory.mktemp("router-agents")
-    return build_c_agent(HERE.parent / "agents" / "burst.c", out, include=(EXAMPLES,)).read_bytes()
+    return build_c_agent(HERE.parent / "agents" / "burst.c", out).read_bytes()
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
-"""Agents: the lifecycle state machine, the failure policy, and the manager that applies them."""
+"""Agents: the lifecycle state machine, the failure policy, the manager that applies them,
+and capability discovery (the catalogue, version ranges, the built-in directory agent)."""
 
+from caxton.agents.catalogue import ANSWERING, Catalogue, Offer
+from caxton.agents.directory import DIRECTORY, Directory
 from caxton.agents.lifecycle import (
     STATES,
     Action,
@@ -26,23 +29,30 @@ from caxton.agents.policy import (
     FailureTracker,
     Restart,
 )
+from caxton.agents.versions import InvalidVersion, Version, VersionRange
 
 __all__ = [
+    "ANSWERING",
+    "DIRECTORY",
     "STATES",
     "Action",
     "AgentManager",
     "AgentState",
     "AgentView",
+    "Catalogue",
     "Continue",
     "Decision",
+    "Directory",
     "Draining",
     "Exhaustion",
     "Fail",
     "Failed",
     "FailurePolicy",
     "FailureTracker",
+    "InvalidVersion",
     "Loaded",
     "Module",
+    "Offer",
     "Removed",
     "Restart",
     "Running",
@@ -51,5 +61,7 @@ __all__ = [
     "Transition",
     "UnknownAgent",
     "Unloaded",
+    "Version",
+    "VersionRange",
     "apply",
 ]

@@ -26,6 +26,7 @@ from typing import Any
 from opentelemetry import trace
 
 from caxton.acl import is_agent_name
+from caxton.agents.catalogue import Catalogue
 from caxton.agents.lifecycle import (
     AgentState,
     Draining,
@@ -40,7 +41,15 @@ from caxton.agents.lifecycle import (
 )
 from caxton.agents.policy import Continue, Fail, FailurePolicy, FailureTracker, Restart
 from caxton.errors import AgentInitFailed, CaxtonError, ConfigError, ErrorClass, ModuleRejected
-from caxton.router import Conversation, DeadLetter, Dispatcher, Router, RouterError, instantiate
+from caxton.router import (
+    PLATFORM,
+    Conversation,
+    DeadLetter,
+    Dispatcher,
+    Router,
+    RouterError,
+    instantiate,
+)
 from caxton.router.mailbox import Entry
 from caxton.runtime import AgentModule, KeyValueStore, Limits, Runtime, Sandbox
 from caxton.store import AgentNameTaken, AgentRecord, Capability, ConversationRecord, Store
@@ -105,6 +114,10 @@ class AgentManager:
         # Agents in `caxton_init`: their capabilities are kept only if it succeeds.
         self._initialising: set[str] = set()
         self._timers: list[threading.Timer] = []
+        # Who offers what, in memory, for searches that must not wait on SQLite.
+        self.catalogue = Catalogue()
+        # Names the platform's own endpoints answer to, and what each is.
+        self._reserved: dict[str, str] = {PLATFORM: "the platform's own messages"}
         # Spans for deploys and lifecycle transitions; the server sets a real one.
         self.tracer: trace.Tracer = trace.NoOpTracer()
         # Wraps each agent's key-value store (telemetry's spans for its host calls).
@@ -140,6 +153,11 @@ class AgentManager:
         """Handler errors of `name` by class, since this process started."""
         with self._policy_lock:
             return dict(self._errors.get(name, {}))
+
+    def reserve(self, name: str, holder: str) -> None:
+        """Keep `name` for a built-in endpoint (`holder` says which): no agent may take it."""
+        with self._lock:
+            self._reserved[name] = holder
 
     # Operations.
 
@@ -183,6 +201,11 @@ class AgentManager:
         if failure_policy:
             stored_limits[_POLICY_KEY] = dict(failure_policy)
         with self._lock:
+            if name in self._reserved:
+                raise AgentNameTaken(
+                    f"the name {name!r} is reserved for {self._reserved[name]}; "
+                    "deploy the agent under another name"
+                )
             if name in self._states:
                 raise AgentNameTaken(f"an agent named {name!r} is deployed already")
             if self.router.get(name) is not None:
@@ -249,6 +272,7 @@ class AgentManager:
                 self._errors.pop(name, None)
             del self._states[name]
             self.store.agents.remove(record.id, "remove")
+            self.catalogue.forget(name)
             self.store.modules.remove_unused()
 
     def reload(self, name: str, wasm: bytes, *, version: str) -> AgentView:
@@ -267,6 +291,8 @@ class AgentManager:
             if isinstance(state, Running):
                 limits = self._limits(record.limits)
                 self._swap(name, record, self.runtime.load(wasm, limits.memory_bytes))
+            else:
+                self._forget_capabilities(record)
             self.store.agents.deploy(record.id, sha256, version=version)
             self._enter(self._record(name), reloaded)
             return self.get(name)
@@ -286,6 +312,8 @@ class AgentManager:
             if isinstance(state, Running):
                 limits = self._limits(record.limits)
                 self._swap(name, record, self.runtime.load(wasm, limits.memory_bytes))
+            else:
+                self._forget_capabilities(record)
             self.store.agents.deploy(record.id, target.sha256, version=target.version)
             self._enter(self._record(name), rolled)
             return self.get(name)
@@ -325,7 +353,9 @@ class AgentManager:
         """
         started = []
         with self._lock:
+            declared = self.store.capabilities.by_agent()
             for record in self.store.agents.all():
+                self.catalogue.replace(record.name, declared.get(record.id, ()))
                 self._enter(record, self._restored(record))
                 if self._states[record.name].state is StateName.LOADED and (
                     record.desired_state == StateName.RUNNING
@@ -381,6 +411,11 @@ class AgentManager:
         action = "restart" if isinstance(state, Failed) else "start"
         running = apply(state, action, at=self._now(), reason=reason)  # refuses before acting
         record = self._record(name)
+        if name in self._reserved:  # deployed before the name was reserved
+            reserved = f"the name {name!r} is reserved for {self._reserved[name]}"
+            if not isinstance(state, Failed):
+                self._enter(record, apply(state, "fail", at=self._now(), reason=reserved))
+            return
         wasm = self.store.modules.get(record.module_sha256)
         if wasm is None:
             raise ConfigError("module", f"module {record.module_sha256} of {name!r} is missing")
@@ -432,8 +467,15 @@ class AgentManager:
         endpoint.capabilities = declared
         if registered is None:
             self.router.register(endpoint, sandbox)
-        self.store.capabilities.replace(record.id, map(_capability, declared))
+        capabilities = [_capability(c) for c in declared]
+        self.store.capabilities.replace(record.id, capabilities)
+        self.catalogue.replace(name, capabilities)
         return sandbox
+
+    def _forget_capabilities(self, record: AgentRecord) -> None:
+        """A new module that has not run yet: what the old one declared is no longer offered."""
+        self.store.capabilities.replace(record.id, ())
+        self.catalogue.replace(record.name, ())
 
     def _swap(self, name: str, record: AgentRecord, module: AgentModule) -> None:
         limits = self._limits(record.limits)
@@ -464,7 +506,9 @@ class AgentManager:
         # and waits for that agent: so no manager lock here, only the store's.
         record = self.store.agents.by_name(name)
         if record is not None and name not in self._initialising:
-            self.store.capabilities.add(record.id, _capability(capability))
+            declared = _capability(capability)
+            self.store.capabilities.add(record.id, declared)
+            self.catalogue.add(name, declared)
 
     # The failure policy.
 
@@ -545,6 +589,7 @@ class AgentManager:
         self.tracer.start_span(f"agent {state.state} {record.name}", attributes=attributes).end()
         self._states[record.name] = state
         self.store.agents.set_state(record.id, state.state, state.entered.reason)
+        self.catalogue.set_state(record.name, state.state)
         self._changed.notify_all()
 
     def wait(self, done: Callable[[], bool], timeout: float) -> bool:

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from caxton.acl import decode_fipa, decode_json
+from caxton.agents import ANSWERING, InvalidVersion, VersionRange
+from caxton.agents.directory import MAX_NAME, MAX_RANGE
 from caxton.api import views
 from caxton.api.deps import ServerDep, read_body
 from caxton.api.problems import ApiProblem, not_found
@@ -129,6 +131,12 @@ def dead_letters(
     )
 
 
+_VERSION_HELP = (
+    "Only versions in this SemVer range: `>=1.2.0 <2.0.0`, `^1.2`, `~1.4.1`, `1.x`, `=1.2.3`; "
+    "comparators separated by spaces or commas must all hold, `||` separates alternatives"
+)
+
+
 @router.get(
     "/capabilities",
     response_model=CapabilityList,
@@ -136,19 +144,35 @@ def dead_letters(
     tags=["capabilities"],
 )
 def capabilities(
-    server: ServerDep, name: Annotated[str, Query(min_length=1, max_length=200)]
+    server: ServerDep,
+    name: Annotated[str, Query(min_length=1, max_length=MAX_NAME)],
+    version: Annotated[str | None, Query(max_length=MAX_RANGE, description=_VERSION_HELP)] = None,
+    all_states: Annotated[
+        bool, Query(description="Agents in every state, not only those Running")
+    ] = False,
 ) -> CapabilityList:
-    states = {view.name: view.state for view in server.manager.all()}
+    """The agents that declared capability `name`: by default those Running, which can answer now.
+
+    Answered from the manager's in-memory catalogue, never a SQLite read.
+    """
+    try:
+        versions = None if version is None else VersionRange.parse(version)
+    except InvalidVersion as error:
+        raise ApiProblem(
+            422, "invalid-version-range", f"version: {error}", field="version"
+        ) from None
+    offers = server.manager.catalogue.search(
+        name, versions, states=None if all_states else ANSWERING
+    )
     items = [
         CapabilityView(
-            agent=p.agent_name,
-            agent_state=views.agent_state(states[p.agent_name]),
-            name=p.capability.name,
-            version=p.capability.version,
-            description=p.capability.description,
-            input_schema=p.capability.input_schema,
+            agent=offer.agent,
+            agent_state=views.agent_state(offer.state),
+            name=offer.capability.name,
+            version=offer.capability.version,
+            description=offer.capability.description,
+            input_schema=offer.capability.input_schema,
         )
-        for p in server.store.capabilities.providers(name)
-        if p.agent_name in states
+        for offer in offers
     ]
-    return CapabilityList(items=items)
+    return CapabilityList(items=items, version_range=None if versions is None else str(versions))

@@ -248,6 +248,9 @@ class CapabilityList:
     __pydantic_config__: ClassVar[dict[str, Any]] = _ANSWER
 
     items: list[CapabilityView]
+    """By agent name, then version (SemVer precedence; versions that are not SemVer last)"""
+    version_range: str | None = None
+    """The `version` asked for, as matched: in primitive comparators (^1.2 is >=1.2.0 <2.0.0-0)"""
 
 
 # ---- external invocation ----

@@ -21,6 +21,7 @@ from typing import Any
 
 from caxton import __version__
 from caxton.agents import AgentManager
+from caxton.agents.directory import DIRECTORY, Directory
 from caxton.errors import ErrorClass
 from caxton.router import Dispatcher, Router
 from caxton.router.history import MessageHistory
@@ -31,7 +32,7 @@ from caxton.security.ratelimit import RateLimiter
 from caxton.security.signing import SigningPolicy
 from caxton.security.tokens import JwtVerifier
 from caxton.security.trail import AuditTrail
-from caxton.server.gateway import Gateway
+from caxton.server.gateway import GATEWAY, Gateway
 from caxton.server.jobs import JobRunner
 from caxton.server.logbook import Logbook
 from caxton.settings import Settings
@@ -113,6 +114,11 @@ class Server:
         self.telemetry.watch_tools(self.tools)
         self.gateway = Gateway(self.router)
         self.gateway.attach()
+        self.manager.reserve(GATEWAY, "the gateway that carries the API's messages")
+        # Capability queries from agents, answered from the manager's in-memory catalogue.
+        self.directory = Directory(self.router, self.manager.catalogue)
+        self.directory.attach()
+        self.manager.reserve(DIRECTORY, "the built-in directory agent")
         self.jobs = JobRunner(self.store, self.gateway, retries=settings.job_retries)
         self.started = False
         self.closed = False

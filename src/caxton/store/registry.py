@@ -414,6 +414,17 @@ class Capabilities:
         )
         return [Capability(r[0], r[1], r[2], _loads(r[3])) for r in rows.fetchall()]
 
+    def by_agent(self) -> dict[str, list[Capability]]:
+        """Every agent's capabilities by agent id, in one read (to rebuild an index at start)."""
+        rows = self._db.read().execute(
+            "SELECT agent_id, name, version, description, input_schema FROM capabilities "
+            "ORDER BY agent_id, name, version"
+        )
+        found: dict[str, list[Capability]] = {}
+        for r in rows.fetchall():
+            found.setdefault(r[0], []).append(Capability(r[1], r[2], r[3], _loads(r[4])))
+        return found
+
     def providers(self, name: str) -> list[Provider]:
         """Agents offering capability `name`, by agent name."""
         rows = self._db.read().execute(

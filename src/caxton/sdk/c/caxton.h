@@ -38,10 +38,6 @@
 #ifndef CAXTON_H
 #define CAXTON_H
 
-#ifdef CAXTON_ABI_H
-#error "caxton.h and caxton_abi.h (the pre-SDK header) cannot be used together"
-#endif
-
 #include <stddef.h>
 #include <stdint.h>
 
