@@ -49,7 +49,7 @@ from caxton.api.app import create_app
 from caxton.server.examples import deploy_examples
 from caxton.server.main import build, in_background
 from caxton.server.server import Server
-from caxton.settings import Settings
+from caxton.settings import RateLimitSettings, Settings
 from timing import machine, summary
 
 TARGET_GET_AGENT_P50_MS = 1.0
@@ -71,6 +71,11 @@ PROBES: dict[str, Probe] = {
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+
+# Requests back to back, as fast as one client goes: past the default per-identity limit
+# (500/s), which would answer 429. The latency measured is the same with any limit.
+UNLIMITED = RateLimitSettings(global_per_s=0, identity_per_s=0)
 
 
 def baseline_app() -> FastAPI:
@@ -117,7 +122,7 @@ async def _timed_request(client: httpx.AsyncClient, probe: Probe) -> float:
 
 def in_process(data_dir: Path, runs: int) -> dict[str, list[float]]:
     """Each probe through httpx.ASGITransport: times at the client and inside the app."""
-    server = Server(Settings(data_dir=data_dir))
+    server = Server(Settings(data_dir=data_dir, rate_limits=UNLIMITED))
     try:
         server.start()
         deploy_examples(server)
@@ -158,7 +163,7 @@ def in_process(data_dir: Path, runs: int) -> dict[str, list[float]]:
 
 def over_socket(data_dir: Path, runs: int) -> dict[str, list[float]]:
     """Each probe with a keep-alive connection of its own; also the gateway's elapsed_ms."""
-    _, http = build(Settings(data_dir=data_dir, port=0, examples=True))
+    _, http = build(Settings(data_dir=data_dir, port=0, examples=True, rate_limits=UNLIMITED))
     floor = uvicorn.Server(
         uvicorn.Config(baseline_app(), log_config=None, access_log=False, lifespan="off")
     )
