@@ -49,7 +49,7 @@ from caxton.agents import VersionRange
 from caxton.router import Router
 from caxton.server.main import build, in_background
 from caxton.server.server import Server
-from caxton.settings import Settings
+from caxton.settings import RateLimitSettings, Settings
 
 TARGET_MS: Final = 10.0
 AGENTS: Final = 1000
@@ -229,7 +229,9 @@ def populate(server: Server) -> float:
 
 
 def measure(plan: Plan, data_dir: Path) -> dict[str, Any]:
-    server, http = build(Settings(data_dir=data_dir, port=0))
+    # Back-to-back requests from one key: past the default per-identity limit (500/s).
+    unlimited = RateLimitSettings(global_per_s=0, identity_per_s=0)
+    server, http = build(Settings(data_dir=data_dir, port=0, rate_limits=unlimited))
     with in_background(http) as url:
         deadline = time.monotonic() + 30
         while not server.started:  # the app starts the server in its lifespan
