@@ -57,6 +57,19 @@ TOOL_USER = f"""(module
     (i32.const 0)))
 """
 
+HELLO = '{"performative":"inform","receiver":"tester","content":"up"}'
+# Announces itself from caxton_init; handles nothing.
+ANNOUNCER = f"""(module
+  (import "caxton" "send" (func $send (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  {_data(16, HELLO)}
+  (func (export "caxton_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "caxton_init") (param i32 i32) (result i32)
+    (drop (call $send (i32.const 16) (i32.const {len(HELLO)})))
+    (i32.const 0))
+  (func (export "caxton_handle") (param i32 i32) (result i32) (i32.const 0)))
+"""
+
 SPINNER = """(module
   (memory (export "memory") 1)
   (func (export "caxton_alloc") (param i32) (result i32) (i32.const 1024))
@@ -157,6 +170,12 @@ def test_budgets_end_a_runaway_handler_with_a_failure_to_the_sender(caxton: Harn
     assert timed_out.error is not None
     assert timed_out.error.startswith("timeout:")
     assert timed_out.elapsed_ms >= 20
+
+
+def test_what_init_sends_is_kept_apart(caxton: Harness) -> None:
+    agent = caxton.load(_wasm(ANNOUNCER), name="herald")
+    assert [(m["sender"], m["content"]) for m in agent.sent_at_init] == [("herald", "up")]
+    assert agent.handle({"performative": "inform"}).sent == []
 
 
 def test_bad_modules_are_refused_as_a_server_refuses_them(caxton: Harness, tmp_path: Path) -> None:

@@ -152,6 +152,8 @@ class Agent:
         self.kv = _KeyValues(InMemoryKeyValueStore(quota_bytes=64 * 1024 * 1024))
         self.capabilities: list[dict[str, Any]] = []
         self.logs: list[tuple[str, str]] = []
+        # What it sent from caxton_init, before any turn (a server would route these).
+        self.sent_at_init: list[Message] = []
         self.sandbox: Sandbox | None = None
 
     def handle(self, message: Message) -> Turn:
@@ -289,8 +291,7 @@ class _Host:
         message.setdefault("conversation_id", uuid.uuid4().hex)
         message["message_id"] = uuid.uuid4().hex
         turn = self._turn()
-        if turn is not None:
-            turn.sent.append(message)
+        (turn.sent if turn is not None else self.agent.sent_at_init).append(message)
         return Status.OK
 
     def malformed(self, data: bytes, reason: str, context: object) -> None:
