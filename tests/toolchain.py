@@ -17,7 +17,7 @@ import wasmtime
 
 # The example C agents (examples/agents/c), which every test that needs them shares.
 EXAMPLES: Final = Path(__file__).resolve().parent.parent / "examples" / "agents" / "c"
-# The C SDK (caxton.h, caxton.c), which build_c_agent links into every agent.
+# The C SDK (caxton.h and its .c files), which build_c_agent compiles into every agent.
 C_SDK: Final = Path(__file__).resolve().parent.parent / "src" / "caxton" / "sdk" / "c"
 EXAMPLE_AGENTS: Final = ("echo", "ping", "pong", "cnet_initiator", "cnet_participant")
 
@@ -48,9 +48,10 @@ def build_c_agent(
 ) -> Path:
     """Compile `source` (plus `extra_sources`) into `out_dir/<stem>.wasm`.
 
-    The source's directory and the C SDK are on the include path, and the SDK's
-    caxton.c is compiled in: wasm-ld keeps only the functions an agent calls,
-    so an agent that does not use the SDK comes out as it would without it.
+    The source's directory and the C SDK are on the include path, and every
+    .c file of the SDK is compiled in: wasm-ld keeps only the functions an
+    agent calls, so an agent that does not use the SDK comes out as it would
+    without it.
     $CAXTON_WASI_SYSROOT, when set, is passed as `--sysroot`. Raises
     RuntimeError with clang's output and an install hint when the toolchain is
     missing or the build fails.
@@ -71,7 +72,7 @@ def build_c_agent(
         str(out),
         str(source),
         *(str(extra) for extra in extra_sources),
-        str(C_SDK / "caxton.c"),
+        *(str(path) for path in sorted(C_SDK.glob("*.c"))),
     ]
     try:
         result = subprocess.run(

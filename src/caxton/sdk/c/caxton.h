@@ -13,9 +13,10 @@
  *
  *     CAXTON_AGENT(NULL, on_message)
  *
- * Build it with caxton.c as a WASI reactor (caxton.mk does this for a Makefile):
+ * Build it with the SDK's .c files as a WASI reactor (caxton.mk does this for a Makefile):
  *
- *     clang --target=wasm32-wasi -mexec-model=reactor -O2 -I<sdk> -o agent.wasm agent.c <sdk>/caxton.c
+ *     clang --target=wasm32-wasi -mexec-model=reactor -O2 -I<sdk> -o agent.wasm agent.c
+ *         <sdk>/{buffer,entry,host,json,message,protocols}.c
  *
  * Nothing beyond wasi-libc is needed. This header is the reference; README.md
  * beside it is the tour.

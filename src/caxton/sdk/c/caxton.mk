@@ -9,8 +9,10 @@
 #     	$(caxton-link)
 #
 # caxton-link compiles the rule's .c prerequisites with the SDK's header on
-# the include path and links them with the SDK's object into $@. Including
-# this file does not change which target `make` builds by default.
+# the include path and links them with the SDK's objects into $@. Each SDK
+# source is compiled once into $(BUILD)/caxton-sdk/; wasm-ld keeps only the
+# functions an agent calls. Including this file does not change which target
+# `make` builds by default.
 #
 # Settings (make VAR=value):
 #   CLANG          clang that targets wasm32-wasi (default: clang)
@@ -31,16 +33,21 @@ CAXTON_TARGET := --target=wasm32-wasi $(if $(WASI_SYSROOT),--sysroot=$(WASI_SYSR
 # A reactor: the host calls _initialize once, then the agent's exports, never main.
 # wasi-libc ships with DWARF; dropping it keeps the `name` section for backtraces.
 CAXTON_LINK_FLAGS := -mexec-model=reactor -Wl,--strip-debug
-CAXTON_OBJECT := $(BUILD)/caxton-sdk.o
-CAXTON_DEPS := $(CAXTON_OBJECT) $(CAXTON_SDK)/caxton.h
 
-$(CAXTON_OBJECT): $(CAXTON_SDK)/caxton.c $(CAXTON_SDK)/caxton.h
+# The SDK's sources (caxton_internal.h says what each holds); every one
+# includes caxton_internal.h, which includes caxton.h.
+CAXTON_SOURCES := $(addprefix $(CAXTON_SDK)/,buffer.c entry.c host.c json.c message.c protocols.c)
+CAXTON_HEADERS := $(CAXTON_SDK)/caxton.h $(CAXTON_SDK)/caxton_internal.h
+CAXTON_OBJECTS := $(patsubst $(CAXTON_SDK)/%.c,$(BUILD)/caxton-sdk/%.o,$(CAXTON_SOURCES))
+CAXTON_DEPS := $(CAXTON_OBJECTS) $(CAXTON_SDK)/caxton.h
+
+$(CAXTON_OBJECTS): $(BUILD)/caxton-sdk/%.o: $(CAXTON_SDK)/%.c $(CAXTON_HEADERS)
 	@mkdir -p $(@D)
 	$(CLANG) $(CAXTON_TARGET) $(CFLAGS) -c -o $@ $<
 
 define caxton-link
 @mkdir -p $(@D)
-$(CLANG) $(CAXTON_TARGET) $(CFLAGS) -I$(CAXTON_SDK) $(CAXTON_LINK_FLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(CAXTON_OBJECT)
+$(CLANG) $(CAXTON_TARGET) $(CFLAGS) -I$(CAXTON_SDK) $(CAXTON_LINK_FLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(CAXTON_OBJECTS)
 endef
 
 .DEFAULT_GOAL := $(caxton_default_goal)
