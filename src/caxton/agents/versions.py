@@ -255,10 +255,7 @@ class VersionRange:
     def __contains__(self, version: object) -> bool:
         if not isinstance(version, Version):
             return False
-        for alternative in self.sets:  # noqa: SIM110  # any() costs twice as much, per provider
-            if alternative.admits(version):
-                return True
-        return False
+        return any(alternative.admits(version) for alternative in self.sets)
 
     def admits(self, declared: str) -> bool:
         """Whether a declared version (read as `Version.declared` does) is in the range."""
