@@ -10,17 +10,16 @@ as `caxton-sdk/`, so the project builds with nothing but its toolchain.
 from __future__ import annotations
 
 import contextlib
-import re
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Final
 
+from caxton.acl.names import is_agent_name
 from caxton.errors import CaxtonError, ErrorClass
 
 LANGUAGES: Final = ("c", "rust", "assemblyscript")
 SDK_DIRECTORY: Final = "caxton-sdk"
-_NAME: Final = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 # Made by builds and installs: never part of a template or an SDK.
 _SKIPPED: Final = frozenset({"build", "target", "node_modules", "__pycache__", ".pytest_cache"})
 
@@ -31,7 +30,7 @@ class ScaffoldError(CaxtonError):
 
 def new_project(name: str, language: str, directory: Path) -> list[Path]:
     """Write the project of agent `name` in `language` into `directory`; the files written."""
-    if not _NAME.match(name):
+    if not is_agent_name(name):
         raise ScaffoldError(
             f"{name!r} is not an agent name: 1 to 63 characters of a-z, 0-9 and -, "
             "starting with a letter"

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 __all__ = [
+    "ADMIN_KEY_FILE",
     "CONFIG_ENV_VAR",
     "SPECS",
     "LimitSettings",
@@ -53,6 +54,7 @@ __all__ = [
     "Source",
     "default_config_path",
     "default_data_dir",
+    "is_loopback_host",
     "server_env_vars",
 ]
 
@@ -62,6 +64,9 @@ Source = Literal["flag", "env", "file", "default"]
 Kind = Literal["str", "int", "float", "bool", "path"]
 
 ENV_PREFIX: Final = "CAXTON_"
+# The admin API key the server makes at first start, in its data directory (caxton.security.keys),
+# which a CLI on the same machine reads (caxton.cli.context).
+ADMIN_KEY_FILE: Final = "admin.key"
 CONFIG_ENV_VAR: Final = "CAXTON_CONFIG"
 MiB: Final = 1024 * 1024
 
@@ -671,12 +676,17 @@ class Settings:
     @property
     def binds_loopback(self) -> bool:
         """True when `host` only accepts connections from this machine."""
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback_host(self.host)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _table(values: dict[str, Any], table: str) -> dict[str, Any]:

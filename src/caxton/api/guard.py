@@ -74,9 +74,8 @@ class Guard:
 
     async def admit(self, request: Request) -> Response | None:
         """None to go on (identity known, or a public route), else the answer to send."""
-        if (request.method, request.url.path) in PUBLIC or (
-            request.method == "HEAD" and ("GET", request.url.path) in PUBLIC
-        ):
+        method = "GET" if request.method == "HEAD" else request.method
+        if (method, request.url.path) in PUBLIC:
             return None
         if self._open:
             request.state.passage = _Passage(LOCAL)

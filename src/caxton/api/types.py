@@ -531,6 +531,11 @@ Role = Literal["admin", "operator", "developer", "viewer"]
 ROLES: tuple[Role, ...] = ("admin", "operator", "developer", "viewer")
 
 
+def role_named(text: object) -> Role | None:
+    """`text` as a Role when it names one (strongest first in ROLES), else None."""
+    return next((role for role in ROLES if role == text), None)
+
+
 @dataclass(kw_only=True)
 class Identity:
     """Who a request was made by, as the server saw it."""

@@ -231,16 +231,12 @@ def _signature_text(path: Path) -> str:
 
 def _module_bytes(path: Path) -> bytes:
     """The module's bytes; WebAssembly text (.wat) is compiled here first."""
-    data = path.read_bytes()
-    if path.suffix != ".wat":
-        return data
-    import wasmtime
+    from caxton.module_files import read_module
 
     try:
-        return bytes(wasmtime.wat2wasm(data.decode()))
-    except (wasmtime.WasmtimeError, UnicodeDecodeError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise click.BadParameter(f"{path}: not valid WebAssembly text: {first}") from None
+        return read_module(path)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 # ---- list, get ----

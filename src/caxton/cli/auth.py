@@ -25,6 +25,7 @@ from caxton.api.types import (
     NewApiKey,
     Role,
     RoleChange,
+    role_named,
 )
 from caxton.cli import render
 from caxton.cli.client import decode
@@ -35,7 +36,9 @@ _ROLE = click.Choice(ROLES)
 
 def _role(text: str) -> Role:
     """A role click has already checked, typed as one."""
-    return next(role for role in ROLES if role == text)
+    named = role_named(text)
+    assert named is not None  # click.Choice(ROLES) let nothing else through
+    return named
 
 
 @click.group()

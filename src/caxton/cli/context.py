@@ -88,14 +88,13 @@ def local_admin_key(url: str) -> str | None:
     """
     from urllib.parse import urlsplit
 
-    from caxton.settings import default_data_dir
+    from caxton.settings import ADMIN_KEY_FILE, default_data_dir, is_loopback_host
 
-    host = urlsplit(url).hostname or ""
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback_host(urlsplit(url).hostname or ""):
         return None
     data_dir = os.environ.get("CAXTON_DATA_DIR") or str(default_data_dir(os.environ))
     try:
-        return (Path(data_dir).expanduser() / "admin.key").read_text().strip() or None
+        return (Path(data_dir).expanduser() / ADMIN_KEY_FILE).read_text().strip() or None
     except OSError:
         return None
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 import orjson
-import wasmtime
 
+from caxton import module_files
 from caxton.errors import ConfigError
 from caxton.runtime import Limits, Runtime, RuntimeConfig
 
@@ -26,13 +26,10 @@ def json_object(option: str, text: str) -> dict[str, Any]:
 
 def read_module(path: Path) -> bytes:
     """A module's bytes; `.wat` text is compiled first, for quick experiments."""
-    data = path.read_bytes()
-    if path.suffix == ".wat":
-        try:
-            return bytes(wasmtime.wat2wasm(data.decode()))
-        except wasmtime.WasmtimeError as error:
-            raise click.ClickException(f"{path}: not valid WAT: {error}") from None
-    return data
+    try:
+        return module_files.read_module(path)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def make_runtime() -> Runtime:

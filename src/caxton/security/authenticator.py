@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from caxton.api.types import ROLES, Role
+from caxton.api.types import ROLES, Role, role_named
 from caxton.security.keys import KeyRing, matches, parse_key
 from caxton.security.tokens import JwtVerifier, TokenRejected
 
@@ -128,7 +128,7 @@ class Authenticator:
             raise AuthenticationFailed(
                 "invalid-credentials", f"API key {key_id} was revoked", claimed=subject
             )
-        return Identity(subject, _role(record.role), "key")
+        return Identity(subject, role_named(record.role), "key")
 
     def _check_jwt(self, token: str) -> tuple[Identity, float]:
         try:
@@ -150,10 +150,6 @@ def _bearer(authorization: str) -> str:
             f"the Authorization header must be `Bearer <token>`, not {scheme[:20]!r}",
         )
     return token.strip()
-
-
-def _role(text: str) -> Role | None:
-    return next((role for role in ROLES if role == text), None)
 
 
 def _strongest(claimed: object) -> Role | None:

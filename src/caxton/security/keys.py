@@ -25,12 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from caxton.api.types import ROLES, Role
+from caxton.api.types import ROLES, Role, role_named
 from caxton.errors import CaxtonError, ErrorClass
+from caxton.settings import ADMIN_KEY_FILE
 from caxton.store import IdentityRoleRecord, KeyRecord, Store
 
 KEY_PREFIX: Final = "cxk_"
-ADMIN_KEY_FILE: Final = "admin.key"
 _ID_LENGTH: Final = 12  # parse_key's slices follow it
 _ID_ALPHABET: Final = string.ascii_lowercase + string.digits
 SUBJECT_PREFIXES: Final = ("jwt:", "cert:")
@@ -78,10 +78,10 @@ def matches(record: KeyRecord, secret: str) -> bool:
 
 
 def check_role(role: str, field: str = "role") -> Role:
-    for known in ROLES:
-        if role == known:
-            return known
-    raise InvalidRole(field, f"{role!r} is not a role; use one of {', '.join(ROLES)}")
+    named = role_named(role)
+    if named is None:
+        raise InvalidRole(field, f"{role!r} is not a role; use one of {', '.join(ROLES)}")
+    return named
 
 
 def check_subject(subject: str) -> str:

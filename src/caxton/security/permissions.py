@@ -128,9 +128,6 @@ class Permissions:
         """The operation a route is, None for a route not in the table (denied to all)."""
         return self._by_route.get(("GET" if method == "HEAD" else method, template))
 
-    def __iter__(self) -> Iterable[Operation]:
-        return iter(self._by_route.values())
-
 
 def markdown_table(operations: Iterable[Operation] = OPERATIONS) -> str:
     """The table as docs/security.md shows it: one row an operation, a column a role."""

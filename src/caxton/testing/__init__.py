@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any, Final
 
 import orjson
-import wasmtime
 
-from caxton.acl import EXPECTS_ANSWER
+from caxton.acl import EXPECTS_ANSWER, reply
 from caxton.errors import HandlerError
+from caxton.module_files import read_module
 from caxton.router.conversations import PLATFORM
 from caxton.runtime import InMemoryKeyValueStore, LogLevel, Runtime, RuntimeConfig, Sandbox, Status
 
@@ -351,13 +351,7 @@ class _KeyValues(MutableMapping[str, bytes]):
 
 
 def _module_bytes(wasm: str | os.PathLike[str] | bytes) -> bytes:
-    if isinstance(wasm, bytes):
-        return wasm
-    path = Path(wasm)
-    data = path.read_bytes()
-    if path.suffix == ".wat":
-        return bytes(wasmtime.wat2wasm(data.decode()))
-    return data
+    return wasm if isinstance(wasm, bytes) else read_module(Path(wasm))
 
 
 def _addressed(message: Message, receiver: str | None) -> Message:
@@ -377,17 +371,11 @@ def _receivers(message: Message) -> list[str]:
 
 
 def _failure_for(agent: str, message: Message, error: HandlerError) -> Message | None:
-    """ABI v1: a failed handler owes a sender waiting for an answer a `failure`."""
+    """ABI v1: a failed handler owes a sender waiting for an answer a `failure`, threaded to
+    the message as the server's router threads it."""
     sender = message.get("sender")
     if message.get("performative") not in EXPECTS_ANSWER or not isinstance(sender, str):
         return None
-    failure: Message = {
-        "performative": "failure",
-        "sender": agent,
-        "receiver": sender,
-        "content": {"error": error.error_class.value, "reason": error.reason},
-        "conversation_id": message.get("conversation_id", uuid.uuid4().hex),
-    }
-    if "reply_with" in message:
-        failure["in_reply_to"] = message["reply_with"]
+    failure = reply(message, "failure", agent, sender)
+    failure["content"] = {"error": error.error_class.value, "reason": error.reason}
     return failure
